@@ -1,0 +1,182 @@
+"""Settings and secrets, resolved once per process and never at import time.
+
+Importing this module touches neither AWS nor the network, so `chalice package` and the tests can import
+`app.py` anywhere. Secrets come from SSM Parameter Store inside Lambda and from the environment (or `.env`)
+everywhere else.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+log = logging.getLogger(__name__)
+
+DEFAULT_REPOS = (
+    "amplify-cli", "amplify-js", "amplify-ui", "amplify-hosting", "amplify-codegen", "amplify-studio",
+    "amplify-flutter", "amplify-swift", "amplify-android", "amplify-category-api", "docs", "discord-bot",
+    "learn", "amplify-cli-export-construct", "maplibre-gl-js-amplify", "amplify-ios-maplibre",
+)
+
+DEFAULT_TRACKED_EVENTS = (
+    "added_to_project", "assigned", "closed", "commented", "connected", "convert_to_draft",
+    "converted_note_to_issue", "converted_to_discussion", "demilestoned", "disconnected", "labeled", "locked",
+    "mentioned", "marked_as_duplicate", "merged", "milestoned", "moved_columns_in_project", "pinned",
+    "ready_for_review", "referenced", "removed_from_project", "renamed", "reopened", "review_dismissed",
+    "review_requested", "review_request_removed", "reviewed", "subscribed", "transferred", "unassigned",
+    "unlabeled", "unlocked", "unmarked_as_duplicate", "unpinned", "unsubscribed", "user_blocked",
+)
+
+DEFAULT_DB_URL = "sqlite:///contributor_metrics.db"
+ALL_REPOS = "*"
+
+
+class ConfigError(RuntimeError):
+    """Configuration or a secret is missing or malformed; the message names what and where."""
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def _env_date(name: str, default: str) -> datetime:
+    raw = os.environ.get(name, "").strip() or default
+    try:
+        return datetime.strptime(raw, "%Y-%m-%d").replace(tzinfo=timezone.utc)
+    except ValueError:
+        raise ConfigError(f"{name} must be a date like 2019-01-01, got {raw!r}") from None
+
+
+def _env_list(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str = "dev"
+    org: str = "aws-amplify"
+    repos: tuple[str, ...] = DEFAULT_REPOS
+    api_url: str = "https://api.github.com"
+    new_items_window: timedelta = timedelta(days=5)
+    recently_closed_window: timedelta = timedelta(weeks=1)
+    unmerged_window: timedelta = timedelta(weeks=52)
+    reconcile_since: datetime = datetime(2019, 1, 1, tzinfo=timezone.utc)
+    nrt_window: timedelta = timedelta(days=1)
+    sync_overlap: timedelta = timedelta(minutes=30)
+    tracked_events: frozenset[str] = field(default_factory=lambda: frozenset(DEFAULT_TRACKED_EVENTS))
+    timeline_workers: int = 4
+    local_time_budget: timedelta = timedelta(seconds=280)
+    send_from_email: str = ""
+    send_to_emails: tuple[str, ...] = ()
+
+    @property
+    def all_repos(self) -> bool:
+        return self.repos == (ALL_REPOS,)
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        org = os.environ.get("GITHUB_ORG", "").strip() or cls.org
+        return cls(
+            stage=os.environ.get("STAGE", "").strip() or cls.stage,
+            org=org,
+            repos=_env_list("GITHUB_REPOS", DEFAULT_REPOS),
+            api_url=(os.environ.get("GITHUB_API_URL", "").strip() or cls.api_url).rstrip("/"),
+            new_items_window=timedelta(days=_env_int("NEW_ITEMS_DAYS", 5)),
+            recently_closed_window=timedelta(weeks=_env_int("RECENTLY_CLOSED_WEEKS", 1)),
+            unmerged_window=timedelta(weeks=_env_int("UNMERGED_RECONCILE_WEEKS", 52)),
+            reconcile_since=_env_date("DAILY_RECONCILE_SINCE", "2019-01-01"),
+            nrt_window=timedelta(days=_env_int("NRT_EVENTS_DAYS", 1)),
+            sync_overlap=timedelta(minutes=_env_int("SYNC_OVERLAP_MINUTES", 30)),
+            tracked_events=frozenset(_env_list("TRACKED_EVENTS", DEFAULT_TRACKED_EVENTS)),
+            timeline_workers=max(1, _env_int("TIMELINE_WORKERS", 4)),
+            local_time_budget=timedelta(seconds=_env_int("LOCAL_TIME_BUDGET_SECONDS", 280)),
+            send_from_email=os.environ.get("SEND_FROM_EMAIL", "").strip(),
+            send_to_emails=_env_list("SEND_TO_EMAIL", ()),
+        )
+
+
+def in_lambda() -> bool:
+    return bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
+
+
+@functools.lru_cache(maxsize=1)
+def _load_dotenv_once() -> None:
+    from dotenv import load_dotenv
+
+    load_dotenv(override=False)
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings; `.env` is read first so it can supply any variable."""
+    if not in_lambda():
+        _load_dotenv_once()
+    return Settings.from_env()
+
+
+def parameter_path(stage: str, name: str) -> str:
+    return f"/contributor-metrics/{stage}/{name}"
+
+
+def _read_ssm_parameter(path: str) -> str:
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    hint = f"the function's role needs ssm:GetParameter on {path} (and kms:Decrypt on its key)"
+    try:
+        response = boto3.client("ssm").get_parameter(Name=path, WithDecryption=True)
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        if code == "ParameterNotFound":
+            raise ConfigError(f"SSM parameter {path} does not exist: create it as a SecureString") from None
+        raise ConfigError(f"cannot read SSM parameter {path} ({code}): {hint}") from None
+    except BotoCoreError as error:
+        raise ConfigError(f"cannot read SSM parameter {path} ({type(error).__name__}): {hint}") from None
+    value = (response.get("Parameter") or {}).get("Value") or ""
+    if not value.strip():
+        raise ConfigError(f"SSM parameter {path} is empty: put the value in it as a SecureString")
+    return value.strip()
+
+
+UNAUTHENTICATED_WARNING = (
+    "GH_TOKEN is not set: calling GitHub unauthenticated, limited to 60 core requests per hour and "
+    "10 searches per minute. Set GH_TOKEN (in the environment or a .env file) to a token that can read the org."
+)
+
+
+@functools.lru_cache(maxsize=1)
+def get_github_token() -> str | None:
+    """The GitHub token, or None locally without one (unauthenticated, with a warning)."""
+    settings = get_settings()
+    if in_lambda():
+        return _read_ssm_parameter(parameter_path(settings.stage, "token"))
+    token = os.environ.get("GH_TOKEN", "").strip()
+    if not token:
+        log.warning(UNAUTHENTICATED_WARNING)
+        return None
+    return token
+
+
+@functools.lru_cache(maxsize=1)
+def get_db_url() -> str:
+    settings = get_settings()
+    if in_lambda():
+        return _read_ssm_parameter(parameter_path(settings.stage, "db_url"))
+    return os.environ.get("DB_URL", "").strip() or DEFAULT_DB_URL
+
+
+def reset_caches() -> None:
+    """Forget resolved settings and secrets (tests change the environment between cases)."""
+    for cached in (get_settings, get_github_token, get_db_url):
+        cached.cache_clear()

@@ -1,0 +1,382 @@
+"""The one GitHub REST client: auth, retries, pagination, rate limits, conditional requests, search windows.
+
+Everything that talks to GitHub goes through `GitHubAPI.request`; `TimelineAPI` and `TransferAPI` wrap one
+shared instance (so they share its rate-limit state and counters) and add only what their calls mean.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Iterator
+from urllib.parse import urljoin, urlsplit
+
+import requests
+
+log = logging.getLogger(__name__)
+
+API_VERSION = "2022-11-28"
+SEARCH_RESULT_CAP = 1000
+PAGE_SIZE = 100
+# The earliest moment an issue can have been created on GitHub: the lower bound of "all time" searches.
+GITHUB_EPOCH = datetime(2008, 1, 1, tzinfo=timezone.utc)
+RETRYABLE_STATUSES = frozenset({500, 502, 503, 504})
+SECONDARY_LIMIT_DEFAULT_WAIT = 60.0
+RESET_MARGIN_SECONDS = 1.0
+
+
+class GitHubAPIError(RuntimeError):
+    """GitHub answered with an error we do not retry (or retries ran out); carries status, URL and message."""
+
+    def __init__(self, status: int | None, url: str, message: str):
+        self.status = status
+        self.url = url
+        self.message = message
+        where = f"GitHub answered {status}" if status else "GitHub could not be reached"
+        super().__init__(f"{where} for GET {url}: {message}")
+
+
+@dataclass
+class RequestStats:
+    """Requests by kind for a run summary; 304s are counted apart because GitHub does not charge them."""
+
+    search: int = 0
+    core: int = 0
+    not_modified: int = 0
+    retries: int = 0
+    rate_limit_waits: int = 0
+    waited_seconds: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def add(self, **counts: float) -> None:
+        with self._lock:
+            for name, value in counts.items():
+                setattr(self, name, getattr(self, name) + value)
+
+    def as_dict(self) -> dict[str, float]:
+        return {
+            "search": self.search, "core": self.core, "not_modified": self.not_modified,
+            "retries": self.retries, "rate_limit_waits": self.rate_limit_waits,
+            "waited_seconds": round(self.waited_seconds, 1),
+        }
+
+    def summary(self) -> str:
+        return (f"requests: {self.search} search, {self.core} core, {self.not_modified} not-modified (304)"
+                + (f", {self.retries} retries" if self.retries else "")
+                + (f", waited {self.waited_seconds:.0f}s for rate limits" if self.rate_limit_waits else ""))
+
+
+@dataclass
+class Response:
+    status: int
+    url: str
+    data: Any
+    headers: requests.structures.CaseInsensitiveDict
+    links: dict[str, dict[str, str]]
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+    @property
+    def etag(self) -> str | None:
+        return self.headers.get("ETag")
+
+    @property
+    def next_url(self) -> str | None:
+        return self.links.get("next", {}).get("url")
+
+
+@dataclass(frozen=True)
+class Window:
+    """An inclusive range of whole seconds, the unit GitHub's date qualifiers understand."""
+
+    start: datetime
+    end: datetime
+
+    def qualifier(self, field_name: str) -> str:
+        return f"{field_name}:{_iso(self.start)}..{_iso(self.end)}"
+
+    @property
+    def seconds(self) -> int:
+        return int((self.end - self.start).total_seconds())
+
+    def split(self, parts: int) -> list["Window"]:
+        """Cut into up to `parts` adjacent windows that share no second and together cover this one."""
+        parts = max(2, min(parts, self.seconds + 1))
+        step = (self.seconds + 1) / parts
+        bounds = [self.start + timedelta(seconds=round(step * i)) for i in range(parts)] + [
+            self.end + timedelta(seconds=1)]
+        return [Window(lo, hi - timedelta(seconds=1)) for lo, hi in zip(bounds, bounds[1:]) if hi > lo]
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def whole_seconds(moment: datetime) -> datetime:
+    return moment.astimezone(timezone.utc).replace(microsecond=0)
+
+
+class GitHubAPI:
+    """A `requests.Session` with GitHub's auth, versioning, rate limits, retries and pagination."""
+
+    def __init__(self, base_url: str = "https://api.github.com", token: str | None = None, *,
+                 timeout: float = 30.0, max_retries: int = 5, backoff_cap: float = 60.0,
+                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.time,
+                 pool_size: int = 8):
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.backoff_cap = backoff_cap
+        self.sleep = sleep
+        self.clock = clock
+        self.stats = RequestStats()
+        self._buckets: dict[str, tuple[int, float]] = {}
+        self._bucket_lock = threading.Lock()
+        self.session = requests.Session()
+        adapter = requests.adapters.HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size)
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
+        self.session.headers.update({
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": API_VERSION,
+            "User-Agent": "contributor-metrics",
+        })
+        if token:
+            self.session.headers["Authorization"] = f"Bearer {token}"
+
+    def url(self, path_or_url: str) -> str:
+        if path_or_url.startswith(("http://", "https://")):
+            return path_or_url
+        return urljoin(self.base_url + "/", path_or_url.lstrip("/"))
+
+    @staticmethod
+    def bucket_for(url: str) -> str:
+        return "search" if urlsplit(url).path.rstrip("/").split("/")[-2:-1] == ["search"] else "core"
+
+    def get(self, path_or_url: str, *, params: dict | None = None, etag: str | None = None,
+            allow_redirects: bool = True, ok_statuses: frozenset[int] = frozenset()) -> Response:
+        """GET with every rule of the client; statuses in `ok_statuses` are returned instead of raised."""
+        url = self.url(path_or_url)
+        bucket = self.bucket_for(url)
+        headers = {"If-None-Match": etag} if etag else None
+        attempt = 0
+        while True:
+            self._wait_for_bucket(bucket)
+            try:
+                raw = self.session.get(url, params=params, headers=headers, timeout=self.timeout,
+                                       allow_redirects=allow_redirects)
+            except (requests.ConnectionError, requests.Timeout) as error:
+                attempt = self._retry_or_raise(attempt, None, url, f"{type(error).__name__}: connection failed")
+                continue
+            self._record_limits(raw.headers)
+            if raw.status_code == 304:
+                self.stats.add(not_modified=1)
+            else:
+                self.stats.add(**{bucket: 1})
+            wait = self._secondary_wait(raw)
+            if wait is not None:
+                attempt = self._retry_after_limit(attempt, raw, url, wait)
+                continue
+            if raw.status_code in RETRYABLE_STATUSES:
+                attempt = self._retry_or_raise(attempt, raw.status_code, url, _message(raw))
+                continue
+            if raw.status_code >= 400 and raw.status_code not in ok_statuses:
+                raise GitHubAPIError(raw.status_code, _safe_url(raw.url or url), _message(raw))
+            return Response(raw.status_code, raw.url or url, _json_or_none(raw), raw.headers, raw.links)
+
+    def paginate(self, path_or_url: str, params: dict | None = None) -> Iterator[dict]:
+        """Every item of a list endpoint, following `Link: rel="next"` until there is none."""
+        response = self.get(path_or_url, params={"per_page": PAGE_SIZE, **(params or {})})
+        while True:
+            yield from response.data or []
+            if not response.next_url:
+                return
+            response = self.get(response.next_url)
+
+    def search_count(self, query: str) -> int:
+        """How many issues and PRs match, for one search request of a single item."""
+        response = self.get("/search/issues", params={"q": query, "per_page": 1})
+        return int(response.data.get("total_count", 0))
+
+    def search_issues(self, query: str, *, field: str = "created", since: datetime | None = None,
+                      until: datetime | None = None) -> Iterator[dict]:
+        """Every issue and PR matching `query` with `field` in [since, until], each once.
+
+        GitHub serves only the first 1,000 results of a search, so a window holding more is cut into smaller
+        windows (down to one second) until each fits.
+        """
+        window = Window(whole_seconds(since or GITHUB_EPOCH),
+                        whole_seconds(until or datetime.fromtimestamp(self.clock(), timezone.utc)))
+        seen: set[int] = set()
+        for _, items in self.search_windows(query, field=field, window=window):
+            for item in items:
+                if item["id"] not in seen:
+                    seen.add(item["id"])
+                    yield item
+
+    def search_windows(self, query: str, *, field: str, window: Window) -> Iterator[tuple[Window, list[dict]]]:
+        """Like `search_issues`, one (window, items) pair per window that fits under the result cap."""
+        pending = [window]
+        while pending:
+            current = pending.pop(0)
+            q = f"{query} {current.qualifier(field)}".strip()
+            params = {"q": q, "per_page": PAGE_SIZE, "sort": field, "order": "asc"}
+            first = self.get("/search/issues", params=params)
+            total = int(first.data.get("total_count", 0))
+            if total > SEARCH_RESULT_CAP and current.seconds > 0:
+                parts = math.ceil(total / (SEARCH_RESULT_CAP * 0.9))
+                log.info("search %r matched %d > %d: splitting into %d windows", q, total, SEARCH_RESULT_CAP, parts)
+                pending[0:0] = current.split(parts)
+                continue
+            if total > SEARCH_RESULT_CAP:
+                log.warning("search %r matched %d items within one second; GitHub serves only %d of them",
+                            q, total, SEARCH_RESULT_CAP)
+            if first.data.get("incomplete_results"):
+                log.warning("GitHub reported incomplete results for %r (search timed out on its side)", q)
+            items = list(first.data.get("items") or [])
+            response = first
+            while response.next_url:
+                response = self.get(response.next_url)
+                items.extend(response.data.get("items") or [])
+            yield current, items
+
+    def list_repos(self, org: str) -> list[str]:
+        """Names of the org's repositories that are not archived."""
+        return [repo["name"] for repo in self.paginate(f"/orgs/{org}/repos", {"type": "all"})
+                if not repo.get("archived")]
+
+    def _wait_for_bucket(self, bucket: str) -> None:
+        with self._bucket_lock:
+            remaining, reset_at = self._buckets.get(bucket, (1, 0.0))
+        wait = reset_at + RESET_MARGIN_SECONDS - self.clock()
+        if remaining <= 0 and wait > 0:
+            log.info("GitHub %s rate limit used up: waiting %.0fs for its reset", bucket, wait)
+            self.stats.add(rate_limit_waits=1, waited_seconds=wait)
+            self.sleep(wait)
+
+    def _record_limits(self, headers) -> None:
+        remaining, reset, resource = (headers.get("x-ratelimit-remaining"), headers.get("x-ratelimit-reset"),
+                                      headers.get("x-ratelimit-resource"))
+        if remaining is None or reset is None:
+            return
+        try:
+            state = (int(remaining), float(reset))
+        except ValueError:
+            log.warning("ignoring malformed rate-limit headers remaining=%r reset=%r", remaining, reset)
+            return
+        with self._bucket_lock:
+            self._buckets[resource or "core"] = state
+
+    def _secondary_wait(self, raw: requests.Response) -> float | None:
+        """Seconds to wait when GitHub says we went too fast (403/429), else None."""
+        if raw.status_code not in (403, 429):
+            return None
+        retry_after = raw.headers.get("retry-after")
+        if retry_after is not None:
+            try:
+                return max(0.0, float(retry_after))
+            except ValueError:
+                return SECONDARY_LIMIT_DEFAULT_WAIT
+        if raw.headers.get("x-ratelimit-remaining") == "0":
+            try:
+                return max(0.0, float(raw.headers.get("x-ratelimit-reset", "0")) - self.clock()) + RESET_MARGIN_SECONDS
+            except ValueError:
+                return SECONDARY_LIMIT_DEFAULT_WAIT
+        if raw.status_code == 429 or "rate limit" in _message(raw).lower():
+            return SECONDARY_LIMIT_DEFAULT_WAIT
+        return None
+
+    def _retry_after_limit(self, attempt: int, raw: requests.Response, url: str, wait: float) -> int:
+        if attempt >= self.max_retries:
+            raise GitHubAPIError(raw.status_code, _safe_url(url), f"still rate limited after {attempt} waits: "
+                                 + _message(raw))
+        log.warning("GitHub rate limit (%d) on %s: waiting %.0fs as told", raw.status_code, _safe_url(url), wait)
+        self.stats.add(retries=1, rate_limit_waits=1, waited_seconds=wait)
+        self.sleep(wait)
+        return attempt + 1
+
+    def _retry_or_raise(self, attempt: int, status: int | None, url: str, message: str) -> int:
+        if attempt >= self.max_retries:
+            raise GitHubAPIError(status, _safe_url(url), f"{message} (gave up after {attempt + 1} attempts)")
+        delay = min(self.backoff_cap, 2.0 ** attempt)
+        log.warning("GitHub %s on %s: retrying in %.0fs", status or "unreachable", _safe_url(url), delay)
+        self.stats.add(retries=1)
+        self.sleep(delay)
+        return attempt + 1
+
+
+def _json_or_none(raw: requests.Response) -> Any:
+    if raw.status_code == 304 or not raw.content:
+        return None
+    try:
+        return raw.json()
+    except ValueError:
+        return None
+
+
+def _message(raw: requests.Response) -> str:
+    data = _json_or_none(raw)
+    if isinstance(data, dict) and data.get("message"):
+        return str(data["message"])
+    return (raw.text or raw.reason or "").strip()[:300] or "no message"
+
+
+def _safe_url(url: str) -> str:
+    """The URL without any query-string credentials (tokens travel in headers, but be sure)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}" + (f"?{parts.query}" if "token" not in parts.query.lower() else "")
+
+
+@dataclass
+class TimelinePage:
+    page_no: int
+    not_modified: bool
+    events: list[dict]
+    etag: str | None
+    has_next: bool
+
+
+class TimelineAPI:
+    """Timeline pages of one issue, fetched conditionally with the ETag remembered for that page."""
+
+    def __init__(self, api: GitHubAPI):
+        self.api = api
+
+    def page(self, timeline_url: str, page_no: int, etag: str | None = None) -> TimelinePage:
+        response = self.api.get(timeline_url, params={"per_page": PAGE_SIZE, "page": page_no}, etag=etag)
+        if response.not_modified:
+            return TimelinePage(page_no, True, [], etag, False)
+        return TimelinePage(page_no, False, list(response.data or []), response.etag, bool(response.next_url))
+
+
+@dataclass
+class TransferCheck:
+    """Where an issue's API URL leads now: `present`, `moved` (with the new issue) or `gone`."""
+
+    outcome: str
+    new_issue: dict | None = None
+    status: int | None = None
+
+
+class TransferAPI:
+    """Reads an issue URL without following redirects: a 301 is how GitHub says it was transferred."""
+
+    def __init__(self, api: GitHubAPI):
+        self.api = api
+
+    def check(self, issue_url: str) -> TransferCheck:
+        response = self.api.get(issue_url, allow_redirects=False, ok_statuses=frozenset({301, 404, 410}))
+        if response.status in (404, 410):
+            return TransferCheck("gone", status=response.status)
+        if response.status == 301:
+            location = response.headers.get("Location") or (response.data or {}).get("url")
+            if not location:
+                raise GitHubAPIError(301, _safe_url(issue_url), "moved, but GitHub gave no Location")
+            new_issue = self.api.get(urljoin(issue_url, location)).data
+            return TransferCheck("moved", new_issue=new_issue, status=301)
+        return TransferCheck("present", status=response.status)

@@ -1,0 +1,295 @@
+"""The six tables of the original design, plus the port's bookkeeping, on PostgreSQL and SQLite.
+
+Column names and types are the original's (a team's existing database keeps working). What the port adds:
+`extra` (payload fields with no column, so nothing GitHub sends is lost), `row_hash` (lets an upsert skip
+unchanged rows), indexes, and four bookkeeping tables. Alembic adds them to an existing database.
+"""
+from __future__ import annotations
+
+import functools
+from datetime import datetime
+
+from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Float, Index, Integer, String, Text, create_engine,
+                        event, func)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+JsonObject = JSONB().with_variant(JSON(), "sqlite")
+JsonArray = ARRAY(JSON()).with_variant(JSON(), "sqlite")
+# SQLite only makes INTEGER PRIMARY KEY an alias of the rowid; BigInteger keys are fine as we always supply ids.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+def _str() -> Mapped[str | None]:
+    return mapped_column(String, nullable=True)
+
+
+def _ts() -> Mapped[datetime | None]:
+    return mapped_column(DateTime, nullable=True)
+
+
+class PortColumns:
+    """Columns the port adds to every synced table."""
+
+    extra: Mapped[dict | None] = mapped_column(JsonObject, nullable=True)
+    row_hash: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+class Member(PortColumns, Base):
+    __tablename__ = "members"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    inserted_dt: Mapped[datetime | None] = mapped_column(DateTime, server_default=func.now())
+    inactive_dt: Mapped[datetime | None] = _ts()
+    inactive: Mapped[bool | None] = mapped_column(Boolean, default=False, server_default="false")
+    avatar_url = _str()
+    events_url = _str()
+    followers_url = _str()
+    following_url = _str()
+    gists_url = _str()
+    gravatar_id = _str()
+    html_url = _str()
+    login: Mapped[str | None] = mapped_column(String, unique=True)
+    node_id = _str()
+    organizations_url = _str()
+    received_events_url = _str()
+    repos_url = _str()
+    site_admin: Mapped[bool | None] = mapped_column(Boolean)
+    starred_url = _str()
+    subscriptions_url = _str()
+    type = _str()
+    url = _str()
+
+
+class Issue(PortColumns, Base):
+    __tablename__ = "issues"
+    __table_args__ = (
+        Index("ix_issues_repo_number", "repo", "number"),
+        Index("ix_issues_username", "username"),
+        Index("ix_issues_created_at", "created_at"),
+        Index("ix_issues_updated_at", "updated_at"),
+        Index("ix_issues_state", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    active_lock_reason = _str()
+    assignee: Mapped[dict | None] = mapped_column(JsonObject)
+    assignees: Mapped[list | None] = mapped_column(JsonArray)
+    author_association = _str()
+    body = _str()
+    closed_at = _ts()
+    comments: Mapped[int | None] = mapped_column(Integer)
+    comments_url = _str()
+    created_at = _ts()
+    events_url = _str()
+    html_url = _str()
+    labels: Mapped[list | None] = mapped_column(JsonArray)
+    labels_url = _str()
+    locked: Mapped[bool | None] = mapped_column(Boolean)
+    milestone: Mapped[dict | None] = mapped_column(JsonObject)
+    node_id = _str()
+    number: Mapped[int | None] = mapped_column(Integer)
+    org = _str()
+    performed_via_github_app = _str()
+    reactions: Mapped[dict | None] = mapped_column(JsonObject)
+    repo = _str()
+    repository_url = _str()
+    score: Mapped[float | None] = mapped_column(Float)
+    state = _str()
+    state_reason = _str()
+    timeline_url = _str()
+    title = _str()
+    updated_at = _ts()
+    url = _str()
+    user: Mapped[dict | None] = mapped_column(JsonObject)
+    username = _str()
+
+
+class PullRequest(PortColumns, Base):
+    __tablename__ = "pull_requests"
+    __table_args__ = (
+        Index("ix_pull_requests_repo_number", "repo", "number"),
+        Index("ix_pull_requests_username", "username"),
+        Index("ix_pull_requests_created_at", "created_at"),
+        Index("ix_pull_requests_updated_at", "updated_at"),
+        Index("ix_pull_requests_state", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    url = _str()
+    repo = _str()
+    org = _str()
+    repository_url = _str()
+    labels_url = _str()
+    comments_url = _str()
+    events_url = _str()
+    html_url = _str()
+    node_id = _str()
+    number: Mapped[int | None] = mapped_column(Integer)
+    title = _str()
+    user: Mapped[dict | None] = mapped_column(JsonObject)
+    username = _str()
+    labels: Mapped[list | None] = mapped_column(JsonArray)
+    state = _str()
+    state_reason = _str()
+    merged: Mapped[bool | None] = mapped_column(Boolean)
+    locked: Mapped[bool | None] = mapped_column(Boolean)
+    assignee: Mapped[dict | None] = mapped_column(JsonObject)
+    assignees: Mapped[list | None] = mapped_column(JsonArray)
+    milestone: Mapped[dict | None] = mapped_column(JsonObject)
+    comments: Mapped[int | None] = mapped_column(Integer)
+    created_at = _ts()
+    updated_at = _ts()
+    closed_at = _ts()
+    author_association = _str()
+    active_lock_reason = _str()
+    draft: Mapped[bool | None] = mapped_column(Boolean)
+    pull_request: Mapped[dict | None] = mapped_column(JsonObject)
+    body = _str()
+    reactions: Mapped[dict | None] = mapped_column(JsonObject)
+    timeline_url = _str()
+    performed_via_github_app = _str()
+    score: Mapped[int | None] = mapped_column(Integer)
+
+
+class Event(PortColumns, Base):
+    __tablename__ = "events"
+    __table_args__ = (
+        Index("ix_events_issue_id", "issue_id"),
+        Index("ix_events_created_at", "created_at"),
+        Index("ix_events_username", "username"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    issue_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    org = _str()
+    repo = _str()
+    event = _str()
+    body = _str()
+    label: Mapped[dict | None] = mapped_column(JsonObject)
+    reactions: Mapped[dict | None] = mapped_column(JsonObject)
+    state = _str()
+    created_at = _ts()
+    updated_at = _ts()
+    node_id = _str()
+    user: Mapped[dict | None] = mapped_column(JsonObject)
+    author_association = _str()
+    username = _str()
+
+
+class EventPoll(Base):
+    """The ETag of each timeline page; `page_size` (a port addition) tells whether a page was full."""
+
+    __tablename__ = "event_polls"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    page_no: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    issue_updated_at = _ts()
+    etag = _str()
+    page_size: Mapped[int | None] = mapped_column(Integer)
+    row_hash: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+class Transfer(PortColumns, Base):
+    __tablename__ = "transfers"
+
+    issue_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    new_issue_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    url = _str()
+    number: Mapped[int | None] = mapped_column(Integer)
+    repo = _str()
+    title = _str()
+    body = _str()
+    created_at = _ts()
+    closed_at = _ts()
+    state = _str()
+    org = _str()
+    assignee: Mapped[dict | None] = mapped_column(JsonObject)
+    assignees: Mapped[list | None] = mapped_column(JsonArray)
+    labels: Mapped[list | None] = mapped_column(JsonArray)
+    new_repo = _str()
+    new_html_url = _str()
+    new_url = _str()
+    new_number: Mapped[int | None] = mapped_column(Integer)
+    user: Mapped[dict | None] = mapped_column(JsonObject)
+    username = _str()
+
+
+class SyncState(Base):
+    """Watermarks of incremental queries: a value per name, written only after the work it covers committed."""
+
+    __tablename__ = "sync_state"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    value: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class BackfillCheckpoint(Base):
+    """A backfill window that was stored completely, so a resumed run skips it."""
+
+    __tablename__ = "backfill_checkpoints"
+
+    repo: Mapped[str] = mapped_column(String(200), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(DateTime, primary_key=True)
+    window_end: Mapped[datetime] = mapped_column(DateTime, primary_key=True)
+    items: Mapped[int] = mapped_column(Integer, default=0)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime, server_default=func.now())
+
+
+class TransferCheck(Base):
+    """A pair of look-alike issues already asked about, so the same pair is not fetched every run."""
+
+    __tablename__ = "transfer_checks"
+
+    issue_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    twin_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    outcome: Mapped[str] = mapped_column(String(20))
+    checked_at: Mapped[datetime | None] = mapped_column(DateTime, server_default=func.now())
+
+
+class JobRun(Base):
+    """One row per job run: `SELECT max(finished_at) FROM job_runs WHERE job = ... AND status = 'ok'`."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (Index("ix_job_runs_job_started", "job", "started_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job: Mapped[str] = mapped_column(String(50))
+    stage: Mapped[str | None] = mapped_column(String(50))
+    started_at: Mapped[datetime] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(20))
+    counts: Mapped[dict | None] = mapped_column(JsonObject)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+@functools.lru_cache(maxsize=8)
+def get_engine(db_url: str) -> Engine:
+    """One engine per URL per process (warm Lambda invocations reuse its pool)."""
+    if db_url.startswith("sqlite"):
+        engine = create_engine(db_url, pool_pre_ping=True, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(db_url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+def create_all(db_url: str) -> None:
+    """Create every table and index that does not exist yet (a fresh database; existing ones use Alembic)."""
+    Base.metadata.create_all(get_engine(db_url))
+
+
+def create_db_session(db_url: str) -> Session:
+    return sessionmaker(bind=get_engine(db_url), expire_on_commit=False)()
