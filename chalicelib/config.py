@@ -11,6 +11,7 @@ import logging
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from typing import Mapping
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +38,8 @@ class ConfigError(RuntimeError):
     """Configuration or a secret is missing or malformed; the message names what and where."""
 
 
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
+def _env_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
     if not raw:
         return default
     try:
@@ -47,16 +48,16 @@ def _env_int(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
 
 
-def _env_date(name: str, default: str) -> datetime:
-    raw = os.environ.get(name, "").strip() or default
+def _env_date(env: Mapping[str, str], name: str, default: str) -> datetime:
+    raw = env.get(name, "").strip() or default
     try:
         return datetime.strptime(raw, "%Y-%m-%d").replace(tzinfo=timezone.utc)
     except ValueError:
         raise ConfigError(f"{name} must be a date like 2019-01-01, got {raw!r}") from None
 
 
-def _env_list(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
-    raw = os.environ.get(name, "").strip()
+def _env_list(env: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    raw = env.get(name, "").strip()
     if not raw:
         return default
     return tuple(part.strip() for part in raw.split(",") if part.strip())
@@ -85,24 +86,23 @@ class Settings:
         return self.repos == (ALL_REPOS,)
 
     @classmethod
-    def from_env(cls) -> "Settings":
-        org = os.environ.get("GITHUB_ORG", "").strip() or cls.org
+    def from_env(cls, env: Mapping[str, str]) -> "Settings":
         return cls(
-            stage=os.environ.get("STAGE", "").strip() or cls.stage,
-            org=org,
-            repos=_env_list("GITHUB_REPOS", DEFAULT_REPOS),
-            api_url=(os.environ.get("GITHUB_API_URL", "").strip() or cls.api_url).rstrip("/"),
-            new_items_window=timedelta(days=_env_int("NEW_ITEMS_DAYS", 5)),
-            recently_closed_window=timedelta(weeks=_env_int("RECENTLY_CLOSED_WEEKS", 1)),
-            unmerged_window=timedelta(weeks=_env_int("UNMERGED_RECONCILE_WEEKS", 52)),
-            reconcile_since=_env_date("DAILY_RECONCILE_SINCE", "2019-01-01"),
-            nrt_window=timedelta(days=_env_int("NRT_EVENTS_DAYS", 1)),
-            sync_overlap=timedelta(minutes=_env_int("SYNC_OVERLAP_MINUTES", 30)),
-            tracked_events=frozenset(_env_list("TRACKED_EVENTS", DEFAULT_TRACKED_EVENTS)),
-            timeline_workers=max(1, _env_int("TIMELINE_WORKERS", 4)),
-            local_time_budget=timedelta(seconds=_env_int("LOCAL_TIME_BUDGET_SECONDS", 280)),
-            send_from_email=os.environ.get("SEND_FROM_EMAIL", "").strip(),
-            send_to_emails=_env_list("SEND_TO_EMAIL", ()),
+            stage=env.get("STAGE", "").strip() or cls.stage,
+            org=env.get("GITHUB_ORG", "").strip() or cls.org,
+            repos=_env_list(env, "GITHUB_REPOS", DEFAULT_REPOS),
+            api_url=(env.get("GITHUB_API_URL", "").strip() or cls.api_url).rstrip("/"),
+            new_items_window=timedelta(days=_env_int(env, "NEW_ITEMS_DAYS", 5)),
+            recently_closed_window=timedelta(weeks=_env_int(env, "RECENTLY_CLOSED_WEEKS", 1)),
+            unmerged_window=timedelta(weeks=_env_int(env, "UNMERGED_RECONCILE_WEEKS", 52)),
+            reconcile_since=_env_date(env, "DAILY_RECONCILE_SINCE", "2019-01-01"),
+            nrt_window=timedelta(days=_env_int(env, "NRT_EVENTS_DAYS", 1)),
+            sync_overlap=timedelta(minutes=_env_int(env, "SYNC_OVERLAP_MINUTES", 30)),
+            tracked_events=frozenset(_env_list(env, "TRACKED_EVENTS", DEFAULT_TRACKED_EVENTS)),
+            timeline_workers=max(1, _env_int(env, "TIMELINE_WORKERS", 4)),
+            local_time_budget=timedelta(seconds=_env_int(env, "LOCAL_TIME_BUDGET_SECONDS", 280)),
+            send_from_email=env.get("SEND_FROM_EMAIL", "").strip(),
+            send_to_emails=_env_list(env, "SEND_TO_EMAIL", ()),
         )
 
 
@@ -111,18 +111,19 @@ def in_lambda() -> bool:
 
 
 @functools.lru_cache(maxsize=1)
-def _load_dotenv_once() -> None:
-    from dotenv import load_dotenv
+def environment() -> Mapping[str, str]:
+    """The process environment over the values of a `.env` file in the working directory (locally only)."""
+    if in_lambda():
+        return dict(os.environ)
+    from dotenv import dotenv_values, find_dotenv
 
-    load_dotenv(override=False)
+    from_file = {k: v for k, v in dotenv_values(find_dotenv(usecwd=True)).items() if v is not None}
+    return {**from_file, **os.environ}
 
 
 @functools.lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings; `.env` is read first so it can supply any variable."""
-    if not in_lambda():
-        _load_dotenv_once()
-    return Settings.from_env()
+    return Settings.from_env(environment())
 
 
 def parameter_path(stage: str, name: str) -> str:
@@ -161,7 +162,7 @@ def get_github_token() -> str | None:
     settings = get_settings()
     if in_lambda():
         return _read_ssm_parameter(parameter_path(settings.stage, "token"))
-    token = os.environ.get("GH_TOKEN", "").strip()
+    token = environment().get("GH_TOKEN", "").strip()
     if not token:
         log.warning(UNAUTHENTICATED_WARNING)
         return None
@@ -173,10 +174,10 @@ def get_db_url() -> str:
     settings = get_settings()
     if in_lambda():
         return _read_ssm_parameter(parameter_path(settings.stage, "db_url"))
-    return os.environ.get("DB_URL", "").strip() or DEFAULT_DB_URL
+    return environment().get("DB_URL", "").strip() or DEFAULT_DB_URL
 
 
 def reset_caches() -> None:
     """Forget resolved settings and secrets (tests change the environment between cases)."""
-    for cached in (get_settings, get_github_token, get_db_url):
+    for cached in (environment, get_settings, get_github_token, get_db_url):
         cached.cache_clear()

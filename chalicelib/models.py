@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import functools
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Float, Index, Integer, String, Text, create_engine,
-                        event, func)
+                        event, func, text)
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -293,3 +294,22 @@ def create_all(db_url: str) -> None:
 
 def create_db_session(db_url: str) -> Session:
     return sessionmaker(bind=get_engine(db_url), expire_on_commit=False)()
+
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+# Any fixed number: jobs starting together on a fresh database take turns migrating it.
+MIGRATION_LOCK = 72_310_001
+
+
+def upgrade_database(db_url: str) -> None:
+    """`alembic upgrade head` on this database: what the jobs run first, so any starting point just works."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with get_engine(db_url).begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")

@@ -1,0 +1,118 @@
+"""Runs one job: builds its context, records it in job_runs, logs one summary line, alerts on failure."""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from datetime import datetime, timezone
+from typing import Callable
+
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from .config import ConfigError, Settings, get_db_url, get_github_token, get_settings, in_lambda
+from .context import Deadline, JobContext
+from .github import GitHubAPI, GitHubAPIError
+from .models import JobRun, create_db_session, upgrade_database
+from .sync import daily, every_30_min
+from .timeline import nrt_events
+
+log = logging.getLogger(__name__)
+
+JOBS: dict[str, Callable[[JobContext], None]] = {
+    "every_30_min": every_30_min,
+    "nrt_events": nrt_events,
+    "daily": daily,
+}
+
+
+class JobFailed(RuntimeError):
+    """A job stopped on an error; the message names the cause. What it committed before stays."""
+
+
+def masked(db_url: str) -> str:
+    return make_url(db_url).render_as_string(hide_password=True)
+
+
+def describe(error: BaseException, db_url: str) -> str:
+    if isinstance(error, (GitHubAPIError, ConfigError)):
+        return str(error)
+    if isinstance(error, SQLAlchemyError):
+        cause = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        return f"database error at {masked(db_url)}: {cause}"
+    return f"{type(error).__name__}: {error}"
+
+
+def build_api(settings: Settings) -> GitHubAPI:
+    return GitHubAPI(settings.api_url, get_github_token(), pool_size=settings.timeline_workers + 2)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def _previous_failed(ctx: JobContext, name: str, run_id: int) -> bool:
+    previous = ctx.session.scalar(select(JobRun.status).where(JobRun.job == name, JobRun.id < run_id)
+                                  .order_by(JobRun.id.desc()).limit(1))
+    return previous == "failed"
+
+
+def run_job(name: str, *, lambda_context=None, settings: Settings | None = None,
+            api: GitHubAPI | None = None, db_url: str | None = None) -> JobContext:
+    """Run `name` once and return its context (report and request counts); raise JobFailed on error."""
+    if name not in JOBS:
+        raise JobFailed(f"unknown job {name!r}: choose one of {', '.join(JOBS)}")
+    clock_start = time.monotonic()
+    try:
+        settings = settings or get_settings()
+        db_url = db_url or get_db_url()
+        upgrade_database(db_url)
+        session = create_db_session(db_url)
+        api = api or build_api(settings)
+        run = JobRun(job=name, stage=settings.stage, started_at=_now(), status="running")
+        session.add(run)
+        session.commit()
+    except (ConfigError, SQLAlchemyError) as error:
+        raise JobFailed(f"{name} could not start: {describe(error, db_url or '')}") from error
+    ctx = JobContext(settings, api, session,
+                     Deadline.for_run(lambda_context, settings.local_time_budget.total_seconds()))
+    failure: BaseException | None = None
+    try:
+        JOBS[name](ctx)
+    except Exception as error:
+        failure = error
+        session.rollback()
+    seconds = time.monotonic() - clock_start
+    status = "failed" if failure else ("partial" if ctx.report.stopped_early else "ok")
+    message = describe(failure, db_url) if failure else None
+    counts = {**ctx.report.as_dict(), "requests": api.stats.as_dict(), "seconds": round(seconds, 1)}
+    try:
+        run.finished_at, run.status, run.counts, run.error = _now(), status, counts, message
+        session.add(run)
+        session.commit()
+        first_failure = failure is not None and not _previous_failed(ctx, name, run.id)
+    except SQLAlchemyError as error:
+        session.rollback()
+        log.error("could not record the run in job_runs: %s", describe(error, db_url))
+        first_failure = failure is not None
+    finally:
+        session.close()
+    summary = f"{name} {status} in {seconds:.1f}s: {ctx.report.summary()}; {api.stats.summary()}"
+    log_event(name, settings, status=status, summary=summary, counts=counts, error=message)
+    if failure is not None:
+        if first_failure:
+            from .alerts import send_failure_alert
+
+            send_failure_alert(settings, name, message)
+        raise JobFailed(f"{name} failed: {message}") from failure
+    return ctx
+
+
+def log_event(job: str, settings: Settings, **fields) -> None:
+    """One line per run: JSON in Lambda (for CloudWatch Logs Insights), plain text locally."""
+    level = logging.ERROR if fields.get("error") else logging.INFO
+    if in_lambda():
+        log.log(level, json.dumps({"job": job, "stage": settings.stage, **fields}, default=str))
+    else:
+        log.log(level, fields["summary"] + (f" ({fields['error']})" if fields.get("error") else ""))

@@ -1,0 +1,127 @@
+"""nrt_events: timeline events of recently updated issues and PRs, fetched conditionally page by page."""
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+
+from .context import Deadline, JobContext
+from .entities import EVENT_POLLS, EVENTS
+from .github import PAGE_SIZE, GitHubAPIError, TimelineAPI, TimelinePage, Window, whole_seconds
+from .models import EventPoll
+from .store import upsert
+from .sync import repo_queries, store_items
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TimelineFetch:
+    item: dict
+    pages: list[TimelinePage] = field(default_factory=list)
+    complete: bool = False
+    gone: int | None = None
+
+
+def fetch_timeline(timeline: TimelineAPI, item: dict, known: dict[int, EventPoll], deadline: Deadline) -> TimelineFetch:
+    """Every page of one timeline, each asked with its own ETag.
+
+    A 304 on one page says nothing of the next: new events land on the last page, so paging goes on after an
+    unchanged page that was full last time, and stops at the first page that is not full.
+    """
+    fetch = TimelineFetch(item)
+    page_no = 1
+    try:
+        while not deadline.passed:
+            poll = known.get(page_no)
+            page = timeline.page(item["timeline_url"], page_no, poll.etag if poll else None)
+            fetch.pages.append(page)
+            if page.not_modified:
+                more = poll.page_size is None or poll.page_size >= PAGE_SIZE
+            else:
+                more = page.has_next
+            if not more:
+                fetch.complete = True
+                break
+            page_no += 1
+    except GitHubAPIError as error:
+        if error.status not in (404, 410):
+            raise
+        fetch.gone = error.status
+    return fetch
+
+
+def store_timeline(ctx: JobContext, fetch: TimelineFetch) -> None:
+    """The changed pages' tracked events and their ETags, in one transaction (an ETag never outlives its events)."""
+    item, tracked = fetch.item, ctx.settings.tracked_events
+    events, polls = [], []
+    for page in fetch.pages:
+        if page.not_modified:
+            ctx.report.pages_not_modified += 1
+            continue
+        ctx.report.pages_fetched += 1
+        events += [EVENTS.to_row(event, item) for event in page.events if event.get("event") in tracked]
+        polls.append(EVENT_POLLS.to_row(item["id"], page.page_no, item["updated_at"], page.etag, len(page.events)))
+    if not polls:
+        return
+    try:
+        ctx.report.add(EVENTS.name, upsert(ctx.session, EVENTS.model, events))
+        upsert(ctx.session, EVENT_POLLS.model, polls)
+        ctx.session.commit()
+    except Exception:
+        ctx.session.rollback()
+        raise
+
+
+def _known_polls(ctx: JobContext, ids: list[int]) -> dict[int, dict[int, EventPoll]]:
+    known: dict[int, dict[int, EventPoll]] = {}
+    for start in range(0, len(ids), 1000):
+        for poll in ctx.session.scalars(select(EventPoll).where(EventPoll.id.in_(ids[start:start + 1000]))):
+            known.setdefault(poll.id, {})[poll.page_no] = poll
+    return known
+
+
+def sync_timelines(ctx: JobContext, items: list[dict]) -> None:
+    """Fetch timelines on a small pool, store them as they arrive, stop cleanly at the deadline.
+
+    Items changed since their last poll go first, so a run cut short still makes progress where it matters.
+    """
+    known = _known_polls(ctx, [item["id"] for item in items])
+
+    def stale(item: dict) -> bool:
+        first_page = known.get(item["id"], {}).get(1)
+        return first_page is None or first_page.issue_updated_at != item["updated_at"]
+
+    ordered = sorted(items, key=lambda item: item["updated_at"] or datetime.min, reverse=True)
+    ordered.sort(key=lambda item: not stale(item))
+    timeline = TimelineAPI(ctx.api)
+    with ThreadPoolExecutor(max_workers=ctx.settings.timeline_workers) as pool:
+        futures = [pool.submit(fetch_timeline, timeline, item, known.get(item["id"], {}), ctx.deadline)
+                   for item in ordered]
+        try:
+            for future in as_completed(futures):
+                fetch = future.result()
+                if fetch.gone:
+                    ctx.report.warnings.append(f"timeline of {fetch.item['url']} answered {fetch.gone}")
+                elif not fetch.complete:
+                    ctx.report.stopped_early = True
+                store_timeline(ctx, fetch)
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+
+
+def nrt_events(ctx: JobContext) -> None:
+    from .transfers import reconcile_transfers
+
+    window = Window(whole_seconds(ctx.started - ctx.settings.nrt_window), whole_seconds(ctx.started))
+    items: list[dict] = []
+    for query in repo_queries(ctx):
+        for _, found in ctx.api.search_windows(query, field="updated", window=window):
+            items += store_items(ctx, found)
+    sync_timelines(ctx, items)
+    reconcile_transfers(ctx)

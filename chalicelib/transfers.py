@@ -1,0 +1,113 @@
+"""Issues moved to another repo (GitHub answers 301 at the old URL) and items deleted on GitHub (404/410)."""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import and_, delete, exists, or_, select
+from sqlalchemy.orm import aliased
+
+from .context import JobContext
+from .entities import TRANSFERS, parse_timestamp
+from .github import TransferAPI, TransferCheck
+from .models import Event, EventPoll, Issue, TransferCheck as CheckedPair
+from .store import upsert
+
+log = logging.getLogger(__name__)
+
+# A pair whose new issue was not stored yet is asked about again after this long.
+RECHECK_MOVED_AFTER = timedelta(hours=6)
+NO_TWIN = 0
+
+
+def _as_dict(obj) -> dict:
+    return {column.name: getattr(obj, column.name) for column in obj.__table__.columns}
+
+
+def _delete_item(ctx: JobContext, model, item_id: int) -> None:
+    ctx.session.execute(delete(Event).where(Event.issue_id == item_id))
+    ctx.session.execute(delete(EventPoll).where(EventPoll.id == item_id))
+    ctx.session.execute(delete(model).where(model.id == item_id))
+
+
+def _remember(ctx: JobContext, issue_id: int, twin_id: int, outcome: str) -> None:
+    pair = ctx.session.get(CheckedPair, (issue_id, twin_id)) or CheckedPair(issue_id=issue_id, twin_id=twin_id)
+    pair.outcome = outcome
+    pair.checked_at = parse_timestamp(ctx.started)
+    ctx.session.add(pair)
+
+
+def apply_check(ctx: JobContext, model, old, check: TransferCheck, twin_id: int = NO_TWIN) -> None:
+    """Act on what GitHub said of an item's URL, in one transaction."""
+    session = ctx.session
+    try:
+        if check.outcome == "moved":
+            new_id = check.new_issue["id"]
+            if session.get(Issue, new_id) is None:
+                log.info("issue %s moved to %s, which is not stored yet: left for a later run", old.url,
+                         check.new_issue.get("url"))
+                _remember(ctx, old.id, twin_id, "moved_unstored")
+            else:
+                ctx.report.add(TRANSFERS.name, upsert(session, TRANSFERS.model,
+                                                      [TRANSFERS.to_row(_as_dict(old), check.new_issue)]))
+                _delete_item(ctx, model, old.id)
+                ctx.report.transferred += 1
+                log.info("issue %s was transferred to %s", old.url, check.new_issue.get("url"))
+        elif check.outcome == "gone":
+            _delete_item(ctx, model, old.id)
+            ctx.report.removed += 1
+            log.warning("%s answers %s: deleted on GitHub, removed with its events", old.url, check.status)
+        else:
+            _remember(ctx, old.id, twin_id, "present")
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+
+
+def transfer_candidates(ctx: JobContext) -> list[tuple[Issue, int]]:
+    """Pairs of stored issues with the same author and creation time, not already settled.
+
+    That is how a transfer looks from our side: the old row stays while search brings in the new one.
+    """
+    old, twin = aliased(Issue), aliased(Issue)
+    recheck_before = parse_timestamp(ctx.started - RECHECK_MOVED_AFTER)
+    settled = exists().where(
+        CheckedPair.issue_id == old.id, CheckedPair.twin_id == twin.id,
+        or_(CheckedPair.outcome == "present", CheckedPair.checked_at > recheck_before))
+    statement = (select(old, twin.id)
+                 .join(twin, and_(old.username == twin.username, old.created_at == twin.created_at,
+                                  old.id != twin.id))
+                 .where(~settled)
+                 .order_by(old.id, twin.id))
+    return list(ctx.session.execute(statement).tuples())
+
+
+def reconcile_transfers(ctx: JobContext) -> None:
+    transfers = TransferAPI(ctx.api)
+    handled: set[int] = set()
+    for old, twin_id in transfer_candidates(ctx):
+        if old.id in handled:
+            continue
+        if ctx.deadline.passed:
+            ctx.report.stopped_early = True
+            return
+        check = transfers.check(old.url)
+        apply_check(ctx, Issue, old, check, twin_id)
+        if check.outcome != "present":
+            handled.add(old.id)
+
+
+def settle_missing(ctx: JobContext, rows: list[dict]) -> None:
+    """Stored items that search no longer returns: each is asked for once (moved, deleted, or still there)."""
+    transfers = TransferAPI(ctx.api)
+    for row in rows:
+        if ctx.deadline.passed:
+            ctx.report.stopped_early = True
+            return
+        model = row["model"]
+        stored = ctx.session.get(model, row["id"])
+        if stored is None:
+            continue
+        apply_check(ctx, model, stored, transfers.check(row["url"]))
+

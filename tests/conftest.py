@@ -1,0 +1,122 @@
+import os
+import sys
+from pathlib import Path
+
+import pytest
+import responses
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from chalicelib import config  # noqa: E402
+from chalicelib.config import Settings  # noqa: E402
+from chalicelib.github import GitHubAPI  # noqa: E402
+from chalicelib.models import create_db_session, get_engine  # noqa: E402
+from fake_github import FakeGitHub  # noqa: E402
+
+APP_VARIABLES = (
+    "GH_TOKEN", "DB_URL", "GITHUB_API_URL", "GITHUB_ORG", "GITHUB_REPOS", "STAGE", "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_ENDPOINT_URL", "SEND_FROM_EMAIL", "SEND_TO_EMAIL", "NEW_ITEMS_DAYS", "RECENTLY_CLOSED_WEEKS",
+    "UNMERGED_RECONCILE_WEEKS", "DAILY_RECONCILE_SINCE", "NRT_EVENTS_DAYS", "SYNC_OVERLAP_MINUTES",
+    "TRACKED_EVENTS", "TIMELINE_WORKERS", "LOCAL_TIME_BUDGET_SECONDS", "AWS_PROFILE",
+)
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(monkeypatch, tmp_path):
+    """No test sees the developer's variables, `.env`, AWS account or cached secrets."""
+    for name in APP_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.chdir(tmp_path)
+    config.reset_caches()
+    yield
+    config.reset_caches()
+
+
+def _postgres_url() -> str:
+    url = os.environ.get("TEST_PG_URL")
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail("TEST_PG_URL is not set: run the tests with `bash tests/run`, which starts PostgreSQL")
+        pytest.skip("no PostgreSQL: run `bash tests/run` to start one")
+    return url
+
+
+def fresh_postgres() -> str:
+    url = _postgres_url()
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    get_engine(url).dispose()
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    """A new, empty database of each kind the app supports."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/metrics.db"
+    return fresh_postgres()
+
+
+@pytest.fixture
+def pg_url():
+    return fresh_postgres()
+
+
+@pytest.fixture
+def session_for():
+    sessions = []
+
+    def open_session(url):
+        sessions.append(create_db_session(url))
+        return sessions[-1]
+
+    yield open_session
+    for session in sessions:
+        session.close()
+
+
+@pytest.fixture
+def github():
+    fake = FakeGitHub()
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        fake.install(mock)
+        yield fake
+
+
+class FakeClock:
+    """Time that moves only when the client sleeps, so rate-limit waits are instant and measurable."""
+
+    def __init__(self, now: float = 1_700_000_000.0):
+        self.now = now
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def clock():
+    return FakeClock()
+
+
+@pytest.fixture
+def api(github, clock):
+    return GitHubAPI(github.api, "ghp_testtoken123", sleep=clock.sleep, clock=clock)
+
+
+@pytest.fixture
+def settings(github):
+    return Settings(org=github.org, repos=("widgets", "gadgets"), api_url=github.api)

@@ -1,0 +1,281 @@
+"""An in-memory GitHub that answers the REST calls the app makes, with GitHub's real rules.
+
+Search understands the qualifiers the app sends, serves 100 per page and only the first 1,000 results (page 11
+answers 422); list endpoints paginate with Link headers; timelines carry ETags and answer 304; a transferred
+issue's old URL answers 301. It plugs into `responses` (tests) or an HTTP server on 127.0.0.1 (benchmarks).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+SEARCH_CAP = 1000
+
+
+def ts(value: str | datetime) -> str:
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value
+
+
+def _parse_time(text: str) -> datetime:
+    if len(text) == 10:
+        text += "T00:00:00Z"
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
+
+
+def user(login: str, user_id: int, kind: str = "User") -> dict:
+    base = "https://api.github.com/users/" + login
+    return {
+        "login": login, "id": user_id, "node_id": f"U_{user_id}", "avatar_url": f"https://avatars.example/{user_id}",
+        "gravatar_id": "", "url": base, "html_url": f"https://github.com/{login}", "followers_url": base + "/followers",
+        "following_url": base + "/following{/other_user}", "gists_url": base + "/gists{/gist_id}",
+        "starred_url": base + "/starred{/owner}{/repo}", "subscriptions_url": base + "/subscriptions",
+        "organizations_url": base + "/orgs", "repos_url": base + "/repos", "events_url": base + "/events{/privacy}",
+        "received_events_url": base + "/received_events", "type": kind, "site_admin": False,
+        "user_view_type": "public",
+    }
+
+
+def reactions(url: str, **counts: int) -> dict:
+    keys = ("+1", "-1", "laugh", "hooray", "confused", "heart", "rocket", "eyes")
+    values = {key: counts.get(key.replace("+1", "plus1").replace("-1", "minus1"), 0) for key in keys}
+    return {"url": url + "/reactions", "total_count": sum(values.values()), **values}
+
+
+def item(api: str, org: str, repo: str, number: int, *, item_id: int, author: dict | None, created: str,
+         updated: str | None = None, closed: str | None = None, pr: bool = False, merged: str | None = None,
+         title: str = "", body: str = "", labels: list[str] = (), comments: int = 0, draft: bool = False,
+         state_reason: str | None = None) -> dict:
+    """A search result item shaped like GitHub's, unknown-to-the-app fields included."""
+    repo_url = f"{api}/repos/{org}/{repo}"
+    url = f"{repo_url}/issues/{number}"
+    payload = {
+        "url": url, "repository_url": repo_url, "labels_url": url + "/labels{/name}",
+        "comments_url": url + "/comments", "events_url": url + "/events",
+        "html_url": f"https://github.com/{org}/{repo}/{'pull' if pr else 'issues'}/{number}",
+        "id": item_id, "node_id": f"I_{item_id}", "number": number, "title": title or f"{repo} #{number}",
+        "user": author, "labels": [{"id": 100 + i, "node_id": f"L_{i}", "url": f"{repo_url}/labels/{name}",
+                                    "name": name, "color": "ededed", "default": False, "description": None}
+                                   for i, name in enumerate(labels)],
+        "state": "closed" if closed else "open", "locked": False, "assignee": None, "assignees": [],
+        "milestone": None, "comments": comments, "created_at": created, "updated_at": updated or closed or created,
+        "closed_at": closed, "author_association": "NONE", "type": None, "active_lock_reason": None,
+        "sub_issues_summary": {"total": 0, "completed": 0, "percent_completed": 0},
+        "issue_dependencies_summary": {"blocked_by": 0, "total_blocked_by": 0, "blocking": 0, "total_blocking": 0},
+        "body": body or None, "reactions": reactions(url), "timeline_url": url + "/timeline",
+        "performed_via_github_app": None, "state_reason": state_reason or ("completed" if closed and not pr else None),
+        "score": 1.0,
+    }
+    if pr:
+        payload["draft"] = draft
+        payload["pull_request"] = {
+            "url": f"{repo_url}/pulls/{number}", "html_url": payload["html_url"],
+            "diff_url": payload["html_url"] + ".diff", "patch_url": payload["html_url"] + ".patch",
+            "merged_at": merged,
+        }
+    return payload
+
+
+@dataclass
+class FakeGitHub:
+    api: str = "https://api.github.test"
+    org: str = "acme"
+    items: dict[int, dict] = field(default_factory=dict)
+    members: list[dict] = field(default_factory=list)
+    repos: list[dict] = field(default_factory=list)
+    timelines: dict[int, list[dict]] = field(default_factory=dict)
+    moved: dict[str, str] = field(default_factory=dict)
+    moved_targets: dict[str, int] = field(default_factory=dict)
+    deleted: set[str] = field(default_factory=set)
+    failures: list[tuple[str, int]] = field(default_factory=list)
+    requests: Counter = field(default_factory=Counter)
+    log: list[str] = field(default_factory=list)
+    search_remaining: int | None = None
+
+    # --- building the scenario -------------------------------------------------------------------------------
+    def add(self, payload: dict) -> dict:
+        self.items[payload["id"]] = payload
+        return payload
+
+    def new_item(self, repo: str, number: int, **kwargs) -> dict:
+        kwargs.setdefault("item_id", 10_000 * (len(repo) + 1) + number)
+        return self.add(item(self.api, self.org, repo, number, **kwargs))
+
+    def transfer(self, old: dict, new_repo: str, new_number: int, new_id: int, *, by_id: bool = False) -> dict:
+        """Move an issue: the old URL answers 301, search forgets the old item and finds the new one."""
+        del self.items[old["id"]]
+        new = dict(old, id=new_id, number=new_number, node_id=f"I_{new_id}")
+        new_url = f"{self.api}/repos/{self.org}/{new_repo}/issues/{new_number}"
+        new.update(url=new_url, repository_url=f"{self.api}/repos/{self.org}/{new_repo}",
+                   html_url=f"https://github.com/{self.org}/{new_repo}/issues/{new_number}",
+                   timeline_url=new_url + "/timeline")
+        self.add(new)
+        location = f"{self.api}/repositories/{900 + len(new_repo)}/issues/{new_number}" if by_id else new_url
+        self.moved[old["url"]] = location
+        self.moved_targets[location] = new_id
+        return new
+
+    def delete(self, payload: dict) -> None:
+        del self.items[payload["id"]]
+        self.deleted.add(payload["url"])
+
+    def fail_next(self, path_fragment: str, status: int) -> None:
+        """The next request whose URL contains `path_fragment` answers `status`."""
+        self.failures.append((path_fragment, status))
+
+    # --- answering ---------------------------------------------------------------------------------------------
+    def handle(self, method: str, url: str, headers: dict) -> tuple[int, dict, str]:
+        parts = urlsplit(url)
+        path, query = parts.path, {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        self.log.append(f"{method} {path}?{parts.query}")
+        for index, (fragment, status) in enumerate(self.failures):
+            if fragment in url:
+                del self.failures[index]
+                self.requests["failed"] += 1
+                return status, {}, json.dumps({"message": f"fake failure {status}"})
+        if path == "/search/issues":
+            self.requests["search"] += 1
+            return self._search(query)
+        self.requests["core"] += 1
+        if path == f"/orgs/{self.org}/members":
+            return self._list(path, query, self.members)
+        if path == f"/orgs/{self.org}/repos":
+            return self._list(path, query, self.repos)
+        match = re.fullmatch(r"/repos/([^/]+)/([^/]+)/issues/(\d+)/timeline", path)
+        if match:
+            return self._timeline(url, match, query, headers)
+        if re.fullmatch(r"/(repos/[^/]+/[^/]+|repositories/\d+)/issues/\d+", path):
+            return self._issue(url)
+        return 404, {}, json.dumps({"message": "Not Found"})
+
+    def _headers(self, resource: str, remaining: int = 4999) -> dict:
+        return {"x-ratelimit-limit": "5000", "x-ratelimit-remaining": str(remaining),
+                "x-ratelimit-reset": "1700000000", "x-ratelimit-resource": resource,
+                "Content-Type": "application/json"}
+
+    def _page_links(self, path: str, query: dict, page: int, last: int) -> dict:
+        links = []
+        if page < last:
+            links.append(f'<{self.api}{path}?{urlencode({**query, "page": page + 1})}>; rel="next"')
+            links.append(f'<{self.api}{path}?{urlencode({**query, "page": last})}>; rel="last"')
+        return {"Link": ", ".join(links)} if links else {}
+
+    def _list(self, path: str, query: dict, rows: list) -> tuple[int, dict, str]:
+        per_page, page = int(query.get("per_page", 30)), int(query.get("page", 1))
+        last = max(1, -(-len(rows) // per_page))
+        body = rows[(page - 1) * per_page: page * per_page]
+        return 200, {**self._headers("core"), **self._page_links(path, query, page, last)}, json.dumps(body)
+
+    def matches(self, q: str) -> list[dict]:
+        repos, org, checks, dated = set(), None, [], []
+        for term in q.split():
+            name, _, value = term.partition(":")
+            if name == "repo":
+                repos.add(value)
+            elif name == "org":
+                org = value
+            elif term == "is:pr":
+                checks.append(lambda i: "pull_request" in i)
+            elif term == "is:issue":
+                checks.append(lambda i: "pull_request" not in i)
+            elif term == "is:merged":
+                checks.append(lambda i: (i.get("pull_request") or {}).get("merged_at") is not None)
+            elif term == "is:unmerged":
+                checks.append(lambda i: "pull_request" in i and i["pull_request"].get("merged_at") is None)
+            elif term == "is:closed":
+                checks.append(lambda i: i["state"] == "closed")
+            elif term == "is:open":
+                checks.append(lambda i: i["state"] == "open")
+            elif name in ("created", "updated", "closed"):
+                dated.append((name + "_at", value))
+        found = []
+        for payload in self.items.values():
+            owner_repo = payload["repository_url"].split("/repos/", 1)[1]
+            if repos and owner_repo not in repos:
+                continue
+            if org and not owner_repo.startswith(org + "/"):
+                continue
+            if not all(check(payload) for check in checks):
+                continue
+            if all(self._in_range(payload.get(key), value) for key, value in dated):
+                found.append(payload)
+        return found
+
+    @staticmethod
+    def _in_range(stamp: str | None, value: str) -> bool:
+        if stamp is None:
+            return False
+        moment = _parse_time(stamp)
+        if ".." in value:
+            low, high = value.split("..")
+            return _parse_time(low) <= moment <= _parse_time(high)
+        for op in (">=", "<=", ">", "<"):
+            if value.startswith(op):
+                bound = _parse_time(value[len(op):])
+                return {">=": moment >= bound, "<=": moment <= bound, ">": moment > bound, "<": moment < bound}[op]
+        return moment.date() == _parse_time(value).date()
+
+    def _search(self, query: dict) -> tuple[int, dict, str]:
+        per_page, page = int(query.get("per_page", 30)), int(query.get("page", 1))
+        headers = self._headers("search", 29 if self.search_remaining is None else self.search_remaining)
+        if self.search_remaining is not None:
+            self.search_remaining = max(0, self.search_remaining - 1)
+        if page * per_page > SEARCH_CAP:
+            return 422, headers, json.dumps({"message": "Only the first 1000 search results are available"})
+        found = self.matches(query["q"])
+        key = (query.get("sort") or "created") + "_at"
+        found.sort(key=lambda i: (i.get(key) or "", i["id"]))
+        visible = found[:SEARCH_CAP]
+        last = max(1, -(-len(visible) // per_page))
+        body = {"total_count": len(found), "incomplete_results": False,
+                "items": visible[(page - 1) * per_page: page * per_page]}
+        return 200, {**headers, **self._page_links("/search/issues", query, page, last)}, json.dumps(body)
+
+    def _timeline(self, url: str, match, query: dict, headers: dict) -> tuple[int, dict, str]:
+        number = int(match.group(3))
+        owner_repo = f"{match.group(1)}/{match.group(2)}"
+        payload = next((i for i in self.items.values()
+                        if i["number"] == number and i["repository_url"].endswith("/repos/" + owner_repo)), None)
+        if payload is None:
+            return 404, self._headers("core"), json.dumps({"message": "Not Found"})
+        events = self.timelines.get(payload["id"], [])
+        per_page, page = int(query.get("per_page", 30)), int(query.get("page", 1))
+        body = json.dumps(events[(page - 1) * per_page: page * per_page], sort_keys=True)
+        etag = 'W/"' + hashlib.md5(body.encode()).hexdigest() + '"'
+        last = max(1, -(-len(events) // per_page))
+        links = self._page_links(urlsplit(url).path, query, page, last)
+        if headers.get("If-None-Match") == etag:
+            self.requests["core"] -= 1
+            self.requests["not_modified"] += 1
+            return 304, {**self._headers("core"), "ETag": etag, **links}, ""
+        return 200, {**self._headers("core"), "ETag": etag, **links}, body
+
+    def _issue(self, url: str) -> tuple[int, dict, str]:
+        if url in self.moved:
+            location = self.moved[url]
+            return 301, {"Location": location, **self._headers("core")}, json.dumps(
+                {"message": "Moved Permanently", "url": location,
+                 "documentation_url": "https://docs.github.com/rest/guides/best-practices-for-using-the-rest-api"})
+        if url in self.deleted:
+            return 410, self._headers("core"), json.dumps({"message": "This issue was deleted"})
+        target = self.moved_targets.get(url)
+        for payload in self.items.values():
+            if payload["url"] == url or payload["id"] == target:
+                return 200, self._headers("core"), json.dumps(payload)
+        return 404, self._headers("core"), json.dumps({"message": "Not Found"})
+
+    # --- plugging into `responses` ----------------------------------------------------------------------------
+    def install(self, mock) -> None:
+        """Route every GET to this fake through a `responses.RequestsMock`."""
+
+        def callback(request):
+            status, headers, body = self.handle(request.method, request.url, dict(request.headers))
+            return status, headers, body
+
+        mock.add_callback("GET", re.compile(re.escape(self.api) + r"/.*"), callback=callback)
