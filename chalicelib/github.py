@@ -126,14 +126,14 @@ class GitHubAPI:
 
     def __init__(self, base_url: str = "https://api.github.com", token: str | None = None, *,
                  timeout: float = 30.0, max_retries: int = 5, backoff_cap: float = 60.0,
-                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.time,
+                 sleep: Callable[[float], None] | None = None, clock: Callable[[], float] | None = None,
                  pool_size: int = 8):
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.max_retries = max_retries
         self.backoff_cap = backoff_cap
-        self.sleep = sleep
-        self.clock = clock
+        self.sleep = sleep or time.sleep
+        self.clock = clock or time.time
         self.stats = RequestStats()
         self._buckets: dict[str, tuple[int, float]] = {}
         self._bucket_lock = threading.Lock()

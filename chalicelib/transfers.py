@@ -80,7 +80,7 @@ def transfer_candidates(ctx: JobContext) -> list[tuple[Issue, int]]:
                                   old.id != twin.id))
                  .where(~settled)
                  .order_by(old.id, twin.id))
-    return list(ctx.session.execute(statement).tuples())
+    return [(old_row, twin_id) for old_row, twin_id in ctx.session.execute(statement)]
 
 
 def reconcile_transfers(ctx: JobContext) -> None:

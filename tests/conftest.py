@@ -120,3 +120,39 @@ def api(github, clock):
 @pytest.fixture
 def settings(github):
     return Settings(org=github.org, repos=("widgets", "gadgets"), api_url=github.api)
+
+
+@pytest.fixture
+def app_env(monkeypatch, github, db_url):
+    """The environment a deployed function would have, pointed at the fake GitHub and the test database."""
+    monkeypatch.setenv("GITHUB_API_URL", github.api)
+    monkeypatch.setenv("GITHUB_ORG", github.org)
+    monkeypatch.setenv("GITHUB_REPOS", "widgets,gadgets")
+    monkeypatch.setenv("DB_URL", db_url)
+    monkeypatch.setenv("GH_TOKEN", "ghp_testtoken123")
+    config.reset_caches()
+    return db_url
+
+
+@pytest.fixture
+def slept(monkeypatch):
+    """Seconds the app asked to sleep; nobody really waits."""
+    waits: list[float] = []
+    monkeypatch.setattr("chalicelib.github.time.sleep", waits.append)
+    return waits
+
+
+@pytest.fixture
+def invoke(app_env, slept):
+    """Invoke a scheduled handler the way EventBridge does, through Chalice's test client."""
+    from chalice.test import Client
+
+    import app as application
+
+    def run(job: str):
+        with Client(application.app) as client:
+            event = client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event",
+                                                    detail={}, resources=[f"arn:aws:events:::rule/{job}"])
+            return client.lambda_.invoke(job, event)
+
+    return run

@@ -110,7 +110,7 @@ class FakeGitHub:
     def transfer(self, old: dict, new_repo: str, new_number: int, new_id: int, *, by_id: bool = False) -> dict:
         """Move an issue: the old URL answers 301, search forgets the old item and finds the new one."""
         del self.items[old["id"]]
-        new = dict(old, id=new_id, number=new_number, node_id=f"I_{new_id}")
+        new = dict(old, id=new_id, number=new_number, node_id=f"I_{new_id}", updated_at=ts(datetime.now(timezone.utc)))
         new_url = f"{self.api}/repos/{self.org}/{new_repo}/issues/{new_number}"
         new.update(url=new_url, repository_url=f"{self.api}/repos/{self.org}/{new_repo}",
                    html_url=f"https://github.com/{self.org}/{new_repo}/issues/{new_number}",
