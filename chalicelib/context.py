@@ -21,19 +21,24 @@ LAMBDA_SAFETY_SECONDS = 20.0
 class Deadline:
     """When a job must stop starting new work: the Lambda's remaining time, or a local time budget."""
 
-    def __init__(self, seconds: float | None, clock: Callable[[], float] = time.monotonic):
-        self.clock = clock
-        self.at = None if seconds is None else clock() + seconds
+    def __init__(self, seconds_left: Callable[[], float]):
+        self._seconds_left = seconds_left
+
+    @classmethod
+    def after(cls, seconds: float, clock: Callable[[], float] | None = None) -> "Deadline":
+        clock = clock or time.monotonic
+        at = clock() + seconds
+        return cls(lambda: at - clock())
 
     @classmethod
     def for_run(cls, lambda_context, local_budget_seconds: float) -> "Deadline":
         if lambda_context is not None and hasattr(lambda_context, "get_remaining_time_in_millis"):
-            remaining = lambda_context.get_remaining_time_in_millis() / 1000.0
-            return cls(max(0.0, remaining - min(LAMBDA_SAFETY_SECONDS, remaining / 10)))
-        return cls(local_budget_seconds)
+            margin = min(LAMBDA_SAFETY_SECONDS, lambda_context.get_remaining_time_in_millis() / 10_000)
+            return cls(lambda: lambda_context.get_remaining_time_in_millis() / 1000 - margin)
+        return cls.after(local_budget_seconds)
 
     def remaining(self) -> float:
-        return float("inf") if self.at is None else self.at - self.clock()
+        return self._seconds_left()
 
     @property
     def passed(self) -> bool:

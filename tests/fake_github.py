@@ -97,6 +97,7 @@ class FakeGitHub:
     requests: Counter = field(default_factory=Counter)
     log: list[str] = field(default_factory=list)
     search_remaining: int | None = None
+    on_request: object = None
 
     # --- building the scenario -------------------------------------------------------------------------------
     def add(self, payload: dict) -> dict:
@@ -134,6 +135,8 @@ class FakeGitHub:
         parts = urlsplit(url)
         path, query = parts.path, {k: v[-1] for k, v in parse_qs(parts.query).items()}
         self.log.append(f"{method} {path}?{parts.query}")
+        if self.on_request:
+            self.on_request(path)
         for index, (fragment, status) in enumerate(self.failures):
             if fragment in url:
                 del self.failures[index]
@@ -279,3 +282,41 @@ class FakeGitHub:
             return status, headers, body
 
         mock.add_callback("GET", re.compile(re.escape(self.api) + r"/.*"), callback=callback)
+
+
+def commented(event_id: int, author: dict | None, created: str, body: str = "Thanks!", updated: str | None = None,
+              **reaction_counts: int) -> dict:
+    url = f"https://api.github.com/repos/acme/widgets/issues/comments/{event_id}"
+    return {
+        "url": url, "html_url": f"https://github.com/acme/widgets/issues/1#issuecomment-{event_id}",
+        "issue_url": "https://api.github.com/repos/acme/widgets/issues/1", "id": event_id,
+        "node_id": f"IC_{event_id}", "user": author, "created_at": created, "updated_at": updated or created,
+        "author_association": "NONE", "body": body, "reactions": reactions(url, **reaction_counts),
+        "performed_via_github_app": None, "event": "commented", "actor": author,
+    }
+
+
+def labeled(event_id: int, actor: dict, created: str, name: str) -> dict:
+    return {
+        "id": event_id, "node_id": f"LE_{event_id}", "url": f"https://api.github.com/events/{event_id}",
+        "actor": actor, "event": "labeled", "commit_id": None, "commit_url": None, "created_at": created,
+        "label": {"name": name, "color": "d73a4a"}, "performed_via_github_app": None,
+    }
+
+
+def reviewed(event_id: int, author: dict, submitted: str, state: str = "approved") -> dict:
+    return {
+        "id": event_id, "node_id": f"PRR_{event_id}", "user": author, "body": "Looks good", "commit_id": "abc123",
+        "submitted_at": submitted, "state": state, "author_association": "MEMBER",
+        "html_url": f"https://github.com/acme/widgets/pull/2#pullrequestreview-{event_id}",
+        "pull_request_url": "https://api.github.com/repos/acme/widgets/pulls/2",
+        "_links": {"html": {"href": "https://github.com/acme/widgets/pull/2"}}, "event": "reviewed",
+    }
+
+
+def cross_referenced(actor: dict, created: str, source_number: int) -> dict:
+    return {
+        "actor": actor, "created_at": created, "updated_at": created, "event": "cross-referenced",
+        "source": {"type": "issue", "issue": {"id": 5000 + source_number, "number": source_number,
+                                              "url": f"https://api.github.com/repos/acme/gadgets/issues/{source_number}"}},
+    }
