@@ -31,6 +31,10 @@ class Deadline:
         return cls(lambda: at - clock())
 
     @classmethod
+    def never(cls) -> "Deadline":
+        return cls(lambda: float("inf"))
+
+    @classmethod
     def for_run(cls, lambda_context, local_budget_seconds: float) -> "Deadline":
         if lambda_context is not None and hasattr(lambda_context, "get_remaining_time_in_millis"):
             margin = min(LAMBDA_SAFETY_SECONDS, lambda_context.get_remaining_time_in_millis() / 10_000)

@@ -219,11 +219,17 @@ class GitHubAPI:
                     seen.add(item["id"])
                     yield item
 
-    def search_windows(self, query: str, *, field: str, window: Window) -> Iterator[tuple[Window, list[dict]]]:
-        """Like `search_issues`, one (window, items) pair per window that fits under the result cap."""
+    def search_windows(self, query: str, *, field: str, window: Window,
+                       skip: Callable[[Window], bool] | None = None) -> Iterator[tuple[Window, list[dict]]]:
+        """Like `search_issues`, one (window, items) pair per window that fits under the result cap.
+
+        `skip` lets a caller pass over windows it already holds (a resumed backfill) without asking GitHub.
+        """
         pending = [window]
         while pending:
             current = pending.pop(0)
+            if skip is not None and skip(current):
+                continue
             q = f"{query} {current.qualifier(field)}".strip()
             params = {"q": q, "per_page": PAGE_SIZE, "sort": field, "order": "asc"}
             first = self.get("/search/issues", params=params)

@@ -59,9 +59,11 @@ def _previous_failed(ctx: JobContext, name: str, run_id: int) -> bool:
 
 
 def run_job(name: str, *, lambda_context=None, settings: Settings | None = None,
-            api: GitHubAPI | None = None, db_url: str | None = None) -> JobContext:
-    """Run `name` once and return its context (report and request counts); raise JobFailed on error."""
-    if name not in JOBS:
+            api: GitHubAPI | None = None, db_url: str | None = None,
+            job: Callable[[JobContext], None] | None = None, deadline: Deadline | None = None) -> JobContext:
+    """Run `name` (or `job`, recorded under that name) once and return its context; raise JobFailed on error."""
+    job = job or JOBS.get(name)
+    if job is None:
         raise JobFailed(f"unknown job {name!r}: choose one of {', '.join(JOBS)}")
     clock_start = time.monotonic()
     try:
@@ -76,15 +78,16 @@ def run_job(name: str, *, lambda_context=None, settings: Settings | None = None,
     except (ConfigError, SQLAlchemyError) as error:
         raise JobFailed(f"{name} could not start: {describe(error, db_url or '')}") from error
     ctx = JobContext(settings, api, session,
-                     Deadline.for_run(lambda_context, settings.local_time_budget.total_seconds()))
+                     deadline or Deadline.for_run(lambda_context, settings.local_time_budget.total_seconds()))
     failure: BaseException | None = None
     try:
-        JOBS[name](ctx)
-    except Exception as error:
+        job(ctx)
+    except BaseException as error:  # recorded below, then raised again (Ctrl-C included)
         failure = error
         session.rollback()
     seconds = time.monotonic() - clock_start
-    status = "failed" if failure else ("partial" if ctx.report.stopped_early else "ok")
+    status = ("interrupted" if isinstance(failure, KeyboardInterrupt) else "failed" if failure
+              else "partial" if ctx.report.stopped_early else "ok")
     message = describe(failure, db_url) if failure else None
     counts = {**ctx.report.as_dict(), "requests": api.stats.as_dict(), "seconds": round(seconds, 1)}
     try:
@@ -100,6 +103,8 @@ def run_job(name: str, *, lambda_context=None, settings: Settings | None = None,
         session.close()
     summary = f"{name} {status} in {seconds:.1f}s: {ctx.report.summary()}; {api.stats.summary()}"
     log_event(name, settings, status=status, summary=summary, counts=counts, error=message)
+    if failure is not None and not isinstance(failure, Exception):
+        raise failure
     if failure is not None:
         if first_failure:
             from .alerts import send_failure_alert

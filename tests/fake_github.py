@@ -150,6 +150,9 @@ class FakeGitHub:
             return self._list(path, query, self.members)
         if path == f"/orgs/{self.org}/repos":
             return self._list(path, query, self.repos)
+        repo_match = re.fullmatch(r"/repos/([^/]+)/([^/]+)", path)
+        if repo_match:
+            return self._repo(repo_match.group(1), repo_match.group(2))
         match = re.fullmatch(r"/repos/([^/]+)/([^/]+)/issues/(\d+)/timeline", path)
         if match:
             return self._timeline(url, match, query, headers)
@@ -258,6 +261,16 @@ class FakeGitHub:
             self.requests["not_modified"] += 1
             return 304, {**self._headers("core"), "ETag": etag, **links}, ""
         return 200, {**self._headers("core"), "ETag": etag, **links}, body
+
+    def known_repos(self) -> set[str]:
+        names = {repo["name"] for repo in self.repos}
+        return names | {payload["repository_url"].rsplit("/", 1)[1] for payload in self.items.values()}
+
+    def _repo(self, owner: str, name: str) -> tuple[int, dict, str]:
+        if owner != self.org or name not in self.known_repos():
+            return 404, self._headers("core"), json.dumps({"message": "Not Found"})
+        return 200, self._headers("core"), json.dumps({"name": name, "full_name": f"{owner}/{name}",
+                                                       "archived": False, "private": False})
 
     def _issue(self, url: str) -> tuple[int, dict, str]:
         if url in self.moved:

@@ -1,0 +1,180 @@
+"""Load an org's history into the database: `python backfill.py --since 2024-01-01 --until 2024-12-31`.
+
+Resumable (completed windows are checkpointed in the database), idempotent, and paced by GitHub's own
+rate-limit headers. `--dry-run` shows the windows and an estimate without writing anything.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from datetime import date, datetime, time as day_time, timezone
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from chalicelib.backfill import KINDS, BackfillPlan, Coverage, estimate, load_coverage, run_backfill
+from chalicelib.config import UNAUTHENTICATED_WARNING, ConfigError, get_db_url, get_github_token, get_settings
+from chalicelib.context import Deadline, JobContext
+from chalicelib.github import GitHubAPI, GitHubAPIError
+from chalicelib.models import create_db_session, upgrade_database
+from chalicelib.runner import JobFailed, masked, run_job
+
+EXIT_BAD_INPUT = 2
+EXIT_FAILED = 1
+
+
+class BadInput(Exception):
+    """Something the user can fix: the message says what; the exit status is 2."""
+
+
+def day(text: str) -> date:
+    try:
+        return datetime.strptime(text, "%Y-%m-%d").date()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2024-01-31") from None
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    settings = get_settings()
+    parser = argparse.ArgumentParser(prog="backfill.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--since", type=day, default=settings.reconcile_since.date(),
+                        help=f"first creation day to load (default {settings.reconcile_since.date()})")
+    parser.add_argument("--until", type=day, default=datetime.now(timezone.utc).date(),
+                        help="last creation day to load (default today)")
+    parser.add_argument("--repos", help="comma-separated repo names (default GITHUB_REPOS)")
+    parser.add_argument("--only", choices=sorted(KINDS), help="only issues or only pull requests (prs)")
+    parser.add_argument("--events", action="store_true", help="also load the timeline events of each item")
+    parser.add_argument("--dry-run", action="store_true", help="print the windows and an estimate; write nothing")
+    parser.add_argument("--restart", action="store_true", help="ignore checkpoints and load the whole period again")
+    parser.add_argument("--unauthenticated", action="store_true",
+                        help="run without GH_TOKEN at GitHub's unauthenticated limits")
+    args = parser.parse_args(argv)
+    if args.since > args.until:
+        parser.error(f"--since {args.since} is after --until {args.until}")
+    return args
+
+
+class Progress:
+    """A progress bar on a terminal (items, windows, requests, rate-limit countdown); log lines elsewhere."""
+
+    def __init__(self, api_stats_text, interactive: bool):
+        self.interactive = interactive
+        self.stats_text = api_stats_text
+        self.windows = 0
+        self.bar = None
+        if interactive:
+            from tqdm import tqdm
+
+            self.bar = tqdm(unit=" items", dynamic_ncols=True, desc="backfill")
+
+    def window_done(self, message: str, items: int) -> None:
+        self.windows += 1
+        if self.bar is None:
+            logging.getLogger("backfill").info(message)
+            return
+        self.bar.update(items)
+        self.bar.set_postfix_str(f"{self.windows} windows; {self.stats_text()}")
+
+    def sleep(self, seconds: float) -> None:
+        """Wait for a rate limit, counting down on the bar."""
+        if self.bar is None:
+            time.sleep(seconds)
+            return
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            self.bar.set_postfix_str(f"rate limit: resuming in {left:.0f}s")
+            time.sleep(min(1.0, left))
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def resolve_repos(api: GitHubAPI, settings, requested: str | None) -> tuple[str, ...]:
+    if requested:
+        repos = tuple(name.strip() for name in requested.split(",") if name.strip())
+    elif settings.all_repos:
+        return tuple(api.list_repos(settings.org))
+    else:
+        repos = settings.repos
+    for repo in repos:
+        try:
+            api.get(f"/repos/{settings.org}/{repo}")
+        except GitHubAPIError as error:
+            if error.status == 404:
+                raise BadInput(f"unknown repo {settings.org}/{repo}: GitHub answered 404 (check the name, and "
+                               f"that the token can see it)") from None
+            raise
+    return repos
+
+
+def dry_run(api: GitHubAPI, settings, plan: BackfillPlan, db_url: str) -> None:
+    """Print the plan; checkpoints are read if the database already has them, nothing is written."""
+    def covered(repo, kind, window):
+        try:
+            session = create_db_session(db_url)
+            with session:
+                context = JobContext(settings, api, session, Deadline.never())
+                return load_coverage(context, repo, kind).covers(window)
+        except SQLAlchemyError:
+            return Coverage([]).covers(window)
+
+    result = estimate(api, settings.org, plan, covered)
+    for line in result.lines:
+        print(line)
+    print(f"estimate: {result.items} items, ~{result.search_requests} search requests"
+          + (f" and ~{result.core_requests} timeline requests" if plan.events else "")
+          + f", at least {result.minutes:.1f} min at GitHub's 30 searches/min. Nothing was written.")
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        settings = get_settings()
+        token = get_github_token()
+        if token is None and not args.unauthenticated:
+            raise BadInput(UNAUTHENTICATED_WARNING.replace("calling GitHub unauthenticated", "refusing to backfill")
+                           + " Or pass --unauthenticated to go ahead at those limits.")
+        progress = Progress(lambda: api.stats.summary(), interactive=sys.stderr.isatty() and not args.dry_run)
+        api = GitHubAPI(settings.api_url, token, sleep=progress.sleep, pool_size=settings.timeline_workers + 2)
+        plan = BackfillPlan(
+            since=datetime.combine(args.since, day_time.min, timezone.utc),
+            until=datetime.combine(args.until, day_time(23, 59, 59), timezone.utc),
+            repos=resolve_repos(api, settings, args.repos),
+            kinds=(args.only,) if args.only else tuple(KINDS), events=args.events, restart=args.restart)
+        db_url = get_db_url()
+        if args.dry_run:
+            dry_run(api, settings, plan, db_url)
+            return 0
+        try:
+            upgrade_database(db_url)
+        except SQLAlchemyError as error:
+            cause = str(getattr(error, "orig", error)).strip().splitlines()[0]
+            raise BadInput(f"cannot use the database at {masked(db_url)}: {cause}") from None
+        try:
+            ctx = run_job("backfill", settings=settings, api=api, db_url=db_url,
+                          job=lambda ctx: _run(ctx, plan, progress), deadline=Deadline.never())
+        finally:
+            progress.close()
+        print(f"backfill done: {ctx.report.summary()}; {api.stats.summary()}")
+        return 0
+    except (BadInput, ConfigError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (JobFailed, GitHubAPIError) as error:
+        print(f"error: {error}\nCompleted windows are kept: run the same command again to resume.", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("\ninterrupted: completed windows are kept; run the same command again to resume.", file=sys.stderr)
+        return 130
+
+
+def _run(ctx: JobContext, plan: BackfillPlan, progress: Progress) -> None:
+    ctx.repos = list(plan.repos)
+    run_backfill(ctx, plan, progress.window_done)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
