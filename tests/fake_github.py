@@ -333,3 +333,32 @@ def cross_referenced(actor: dict, created: str, source_number: int) -> dict:
         "source": {"type": "issue", "issue": {"id": 5000 + source_number, "number": source_number,
                                               "url": f"https://api.github.com/repos/acme/gadgets/issues/{source_number}"}},
     }
+
+
+def serve(fake_factory) -> tuple["FakeGitHub", object]:
+    """Serve a FakeGitHub over HTTP on 127.0.0.1 (a free port); returns the fake and the server to shut down."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    holder: dict[str, FakeGitHub] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            fake = holder["fake"]
+            status, headers, body = fake.handle("GET", fake.api + self.path, dict(self.headers))
+            payload = body.encode()
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    holder["fake"] = fake_factory(f"http://127.0.0.1:{server.server_address[1]}")
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return holder["fake"], server

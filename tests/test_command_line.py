@@ -1,0 +1,56 @@
+"""`python app.py JOB` as a user runs it: a real process against a fake GitHub served on 127.0.0.1."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fake_github import FakeGitHub, serve, user
+from helpers import ago
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def served():
+    fake, server = serve(lambda url: FakeGitHub(api=url))
+    yield fake
+    server.shutdown()
+
+
+def run_app(args, db_url, fake, tmp_path, **extra_env):
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "PYTHONPATH": str(ROOT), "GH_TOKEN": "ghp_test",
+           "GITHUB_API_URL": fake.api, "GITHUB_ORG": "acme", "GITHUB_REPOS": "widgets", "DB_URL": db_url,
+           **extra_env}
+    return subprocess.run([sys.executable, str(ROOT / "app.py"), *args], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_every_30_min_prints_a_one_line_summary(served, db_url, tmp_path):
+    served.new_item("widgets", 1, item_id=11, author=user("alice", 501), created=ago(days=1))
+    served.members = [user("alice", 501)]
+    result = run_app(["every_30_min"], db_url, served, tmp_path)
+    assert result.returncode == 0, result.stderr
+    summary = [line for line in result.stdout.splitlines() if "every_30_min ok" in line]
+    assert len(summary) == 1
+    assert "issues +1" in summary[0] and "members +1" in summary[0] and "requests: " in summary[0]
+
+
+def test_failure_exits_non_zero_and_names_the_cause(served, db_url, tmp_path):
+    served.fail_next("/orgs/acme/members", 403)
+    result = run_app(["every_30_min"], db_url, served, tmp_path)
+    assert result.returncode == 1
+    assert "GitHub answered 403" in result.stderr and "/orgs/acme/members" in result.stderr
+    assert "ghp_test" not in result.stderr + result.stdout
+
+
+def test_unreachable_database_is_named(served, tmp_path):
+    result = run_app(["daily"], "postgresql+psycopg2://u:pw@127.0.0.1:1/x", served, tmp_path)
+    assert result.returncode == 1
+    assert "database error at postgresql+psycopg2://u:***@127.0.0.1:1/x" in result.stderr
+
+
+def test_unknown_job_shows_usage(served, tmp_path, db_url):
+    result = run_app(["hourly"], db_url, served, tmp_path)
+    assert result.returncode == 2 and "every_30_min|nrt_events|daily" in result.stderr
