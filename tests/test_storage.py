@@ -1,6 +1,10 @@
 """Models and the upsert path, on SQLite and on a real PostgreSQL."""
+import os
+import subprocess
+import sys
 import threading
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, inspect, select, text
@@ -196,3 +200,12 @@ def test_migration_creates_a_fresh_database_like_create_all(db_url, session_for)
     upgrade_database(db_url)
     session = session_for(db_url)
     assert upsert(session, Issue, [issue_row(an_issue())]).inserted == 1
+
+
+def test_alembic_command_from_the_repo_root_reads_db_url(db_url):
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "DB_URL": db_url}
+    result = subprocess.run([sys.executable, "-m", "alembic", "upgrade", "head"], cwd=root, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "issues" in inspect(create_engine(db_url)).get_table_names()
