@@ -1,0 +1,137 @@
+"""The deploy path: `chalice package` per stage, a real `chalice deploy` against moto_server, the IAM policy."""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import boto3
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEDULES = {"every_30_min": "rate(30 minutes)", "nrt_events": "rate(10 minutes)", "daily": "cron(0 5 * * ? *)"}
+CHALICE = [sys.executable, "-c", "import sys; from chalice.cli import main; sys.exit(main())"]
+
+
+def project_copy(tmp_path: Path) -> Path:
+    """The project as a fresh clone has it, so chalice's deployment caches never land in the work tree."""
+    target = tmp_path / "project"
+    shutil.copytree(ROOT, target, ignore=shutil.ignore_patterns(
+        ".git", "__pycache__", ".pytest_cache", "deployments", "deployed", "*.db", ".env", "results"))
+    return target
+
+
+def chalice(args, cwd: Path, env: dict) -> subprocess.CompletedProcess:
+    result = subprocess.run(CHALICE + args, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+def aws_env(**extra) -> dict:
+    return {**os.environ, "AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing", **extra}
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_package_has_three_scheduled_functions_with_layer_timeout_and_policy(stage, tmp_path):
+    project = project_copy(tmp_path)
+    out = tmp_path / "out"
+    chalice(["package", "--stage", stage, str(out)], project, aws_env())
+    template = json.loads((out / "sam.json").read_text())
+    resources = template["Resources"]
+    functions = {name: r for name, r in resources.items() if r["Type"] == "AWS::Serverless::Function"}
+    assert len(functions) == 3
+    layers = [name for name, r in resources.items() if r["Type"] == "AWS::Serverless::LayerVersion"]
+    assert len(layers) == 1
+    schedules = {}
+    policy = json.loads((ROOT / "policy.json").read_text())
+    for function in functions.values():
+        properties = function["Properties"]
+        assert properties["Timeout"] == 300 and properties["MemorySize"] >= 512
+        assert {"Ref": layers[0]} in properties["Layers"]
+        assert properties["Environment"]["Variables"]["STAGE"] == stage
+        [event] = properties["Events"].values()
+        handler = properties["Handler"].split(".")[-1]
+        schedules[handler] = event["Properties"]["Schedule"]
+        role = resources[properties["Role"]["Fn::GetAtt"][0]]
+        [inline] = role["Properties"]["Policies"]
+        assert inline["PolicyDocument"]["Statement"] == policy["Statement"]
+    assert schedules == SCHEDULES
+    ssm = [s for s in policy["Statement"] if s["Action"] == "ssm:GetParameter"]
+    assert any(s["Resource"] == f"arn:aws:ssm:*:*:parameter/contributor-metrics/{stage}/*" for s in ssm)
+
+
+def test_each_stage_reads_only_its_own_parameters():
+    policy = json.loads((ROOT / "policy.json").read_text())
+    for statement in policy["Statement"]:
+        if statement["Action"] == "ssm:GetParameter":
+            stage = statement["Resource"].split("/contributor-metrics/")[1].split("/")[0]
+            assert statement["Condition"]["ArnLike"]["aws:PrincipalArn"] == \
+                f"arn:aws:iam::*:role/contributor-metrics-{stage}*"
+    assert all("*" != statement["Resource"] for statement in policy["Statement"])
+
+
+def test_ses_is_granted_exactly_when_a_stage_configures_alerts():
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    senders = {stage_config.get("environment_variables", {}).get("SEND_FROM_EMAIL")
+               for stage_config in [config, *config["stages"].values()]} - {None, ""}
+    policy = json.loads((ROOT / "policy.json").read_text())
+    ses = [s for s in policy["Statement"] if "ses:SendEmail" in json.dumps(s["Action"])]
+    if not senders:
+        assert ses == []
+    else:
+        granted = {s["Resource"] for s in ses}
+        assert all(any(sender.split("@")[-1] in resource for resource in granted) for sender in senders)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def moto_server():
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.2)
+    yield url
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def test_deploy_to_a_local_aws_emulator_and_delete(moto_server, tmp_path):
+    project = project_copy(tmp_path)
+    env = aws_env(AWS_ENDPOINT_URL=moto_server)
+    chalice(["deploy", "--stage", "dev"], project, env)
+    session = boto3.session.Session(region_name="us-east-1", aws_access_key_id="testing",
+                                    aws_secret_access_key="testing")
+    lambdas = session.client("lambda", endpoint_url=moto_server)
+    events = session.client("events", endpoint_url=moto_server)
+    iam = session.client("iam", endpoint_url=moto_server)
+    functions = {f["FunctionName"]: f for f in lambdas.list_functions()["Functions"]}
+    assert set(functions) == {f"contributor-metrics-dev-{job}" for job in SCHEDULES}
+    for job, schedule in SCHEDULES.items():
+        name = f"contributor-metrics-dev-{job}"
+        assert functions[name]["Timeout"] == 300 and functions[name]["Layers"]
+        rule = events.describe_rule(Name=f"{name}-event")
+        assert rule["ScheduleExpression"] == schedule
+        [target] = events.list_targets_by_rule(Rule=f"{name}-event")["Targets"]
+        assert target["Arn"] == functions[name]["FunctionArn"]
+        [policy_name] = iam.list_role_policies(RoleName=name)["PolicyNames"]
+        document = iam.get_role_policy(RoleName=name, PolicyName=policy_name)["PolicyDocument"]
+        document = json.loads(document) if isinstance(document, str) else document
+        assert document["Statement"] == json.loads((ROOT / "policy.json").read_text())["Statement"]
+    chalice(["delete", "--stage", "dev"], project, env)
+    assert lambdas.list_functions()["Functions"] == []
