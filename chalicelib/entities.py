@@ -4,13 +4,14 @@ Jobs compose these; none of them knows a column name. A payload field with no co
 """
 from __future__ import annotations
 
+import functools
 import hashlib
-import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
+import orjson
 from sqlalchemy import DateTime, Float, Integer, String
 
 from .models import Event, EventPoll, Issue, Member, PullRequest, Transfer
@@ -20,42 +21,65 @@ BOOKKEEPING_COLUMNS = frozenset({"extra", "row_hash", "inserted_dt", "inactive",
 
 def parse_timestamp(value: Any) -> datetime | None:
     """GitHub's `2024-05-01T12:00:00Z` as a naive UTC datetime (how the tables store time)."""
-    if value is None or isinstance(value, datetime):
-        return value.astimezone(timezone.utc).replace(tzinfo=None) if value and value.tzinfo else value
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(timezone.utc).replace(tzinfo=None)
-
-
-def _coerce(column, value: Any) -> Any:
     if value is None:
         return None
-    if isinstance(column.type, DateTime):
-        return parse_timestamp(value)
-    if isinstance(column.type, String) and isinstance(value, (dict, list)):
-        return json.dumps(value, sort_keys=True)
-    if isinstance(column.type, Integer) and isinstance(value, float):
-        return round(value)
-    if isinstance(column.type, Float) and isinstance(value, (int, float)):
-        return float(value)
-    return value
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).replace(tzinfo=None) if value.tzinfo else value
+    if value.endswith("Z"):
+        return datetime.fromisoformat(value[:-1])
+    return datetime.fromisoformat(value).astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def _text(value: Any) -> Any:
+    return json_text(value) if isinstance(value, (dict, list)) else value
+
+
+def _whole(value: Any) -> Any:
+    return round(value) if isinstance(value, float) else value
+
+
+def _real(value: Any) -> Any:
+    return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def _converter(column) -> Callable[[Any], Any] | None:
+    for column_type, convert in ((DateTime, parse_timestamp), (String, _text), (Integer, _whole), (Float, _real)):
+        if isinstance(column.type, column_type):
+            return convert
+    return None
+
+
+@functools.cache
+def _layout(model) -> tuple[tuple[str, ...], dict[str, Callable[[Any], Any] | None], bool]:
+    """A model's payload columns and how to convert a value for each, worked out once per model."""
+    columns = [c for c in model.__table__.columns if c.name not in BOOKKEEPING_COLUMNS]
+    return tuple(c.name for c in columns), {c.name: _converter(c) for c in columns}, "extra" in model.__table__.c
+
+
+def json_text(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS, default=str).decode()
 
 
 def row_hash(row: dict) -> str:
-    canonical = json.dumps({k: v for k, v in row.items() if k != "row_hash"}, sort_keys=True, default=str)
-    return hashlib.md5(canonical.encode(), usedforsecurity=False).hexdigest()
+    canonical = orjson.dumps({k: v for k, v in row.items() if k != "row_hash"},
+                             option=orjson.OPT_SORT_KEYS, default=str)
+    return hashlib.md5(canonical, usedforsecurity=False).hexdigest()
 
 
 def payload_row(model, payload: dict, derived: dict | None = None) -> dict:
     """Every payload column of `model` from `payload` (None where absent), the rest of it in `extra`."""
-    columns = model.__table__.c
-    row: dict[str, Any] = {c.name: None for c in columns if c.name not in BOOKKEEPING_COLUMNS}
+    names, converters, keeps_extra = _layout(model)
+    row: dict[str, Any] = dict.fromkeys(names)
     extra = {}
     for name, value in payload.items():
-        if name in row:
-            row[name] = _coerce(columns[name], value)
+        if name in converters:
+            convert = converters[name]
+            row[name] = convert(value) if convert is not None and value is not None else value
         else:
             extra[name] = value
-    row.update(derived or {})
-    if "extra" in columns:
+    if derived:
+        row.update(derived)
+    if keeps_extra:
         row["extra"] = extra or None
     row["row_hash"] = row_hash(row)
     return row
@@ -94,9 +118,8 @@ def member_row(payload: dict) -> dict:
 
 def stable_event_id(payload: dict) -> int:
     """A key for events GitHub gives no id (cross-referenced): negative, so it never meets a real id."""
-    canonical = json.dumps({"event": payload.get("event"), "created_at": payload.get("created_at"),
-                            "source": payload.get("source"), "actor": login_of(payload.get("actor"))},
-                           sort_keys=True)
+    canonical = json_text({"event": payload.get("event"), "created_at": payload.get("created_at"),
+                           "source": payload.get("source"), "actor": login_of(payload.get("actor"))})
     digest = hashlib.sha256(canonical.encode()).digest()
     return -(int.from_bytes(digest[:8], "big") & (2 ** 62 - 1)) - 1
 

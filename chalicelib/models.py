@@ -10,6 +10,8 @@ import functools
 from datetime import datetime
 from pathlib import Path
 
+import orjson
+
 from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Float, Index, Integer, String, Text, create_engine,
                         event, func, text)
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
@@ -277,14 +279,19 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def _json_serializer(value) -> str:
+    return orjson.dumps(value, default=str).decode()
+
+
 @functools.lru_cache(maxsize=8)
 def get_engine(db_url: str) -> Engine:
     """One engine per URL per process (warm Lambda invocations reuse its pool)."""
     if db_url.startswith("sqlite"):
-        engine = create_engine(db_url, pool_pre_ping=True, connect_args={"timeout": 30})
+        engine = create_engine(db_url, pool_pre_ping=True, json_serializer=_json_serializer,
+                               connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(db_url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    return create_engine(db_url, pool_pre_ping=True, pool_size=5, max_overflow=5, json_serializer=_json_serializer)
 
 
 def create_all(db_url: str) -> None:

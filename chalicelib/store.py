@@ -9,8 +9,8 @@ from sqlalchemy import and_, literal_column, or_, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-# PostgreSQL takes at most 65,535 bind parameters per statement, SQLite 32,766.
-MAX_PARAMETERS = 30_000
+# Rows per statement: SQLAlchemy's "insertmanyvalues" turns each into few multi-row INSERTs, compiled once.
+BATCH_ROWS = 1000
 
 
 @dataclass
@@ -56,15 +56,14 @@ def upsert(session: Session, model, rows: Iterable[dict]) -> UpsertCounts:
     if not rows:
         return counts
     dialect = session.get_bind().dialect.name
-    batch_size = max(1, MAX_PARAMETERS // len(rows[0]))
-    for start in range(0, len(rows), batch_size):
-        counts += _upsert_batch(session, table, key, rows[start:start + batch_size], dialect)
+    for start in range(0, len(rows), BATCH_ROWS):
+        counts += _upsert_batch(session, table, key, rows[start:start + BATCH_ROWS], dialect)
     return counts
 
 
 def _upsert_batch(session: Session, table, key: list[str], batch: list[dict], dialect: str) -> UpsertCounts:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(table).values(batch)
+    statement = insert(table)
     excluded = statement.excluded
     changed = table.c.row_hash.is_distinct_from(excluded.row_hash)
     if "updated_at" in table.c:
@@ -76,11 +75,11 @@ def _upsert_batch(session: Session, table, key: list[str], batch: list[dict], di
         where=changed,
     )
     if dialect == "postgresql":
-        flags = session.execute(statement.returning(literal_column("xmax = 0"))).scalars().all()
+        flags = session.execute(statement.returning(literal_column("xmax = 0")), batch).scalars().all()
         inserted = sum(1 for flag in flags if flag)
         return UpsertCounts(inserted, len(flags) - inserted, len(batch) - len(flags))
     existing = _existing_keys(session, table, key, batch)
-    written = session.execute(statement.returning(*[table.c[k] for k in key])).all()
+    written = session.execute(statement.returning(*[table.c[k] for k in key]), batch).all()
     inserted = sum(1 for row in written if tuple(row) not in existing)
     return UpsertCounts(inserted, len(written) - inserted, len(batch) - len(written))
 

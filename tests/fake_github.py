@@ -6,6 +6,7 @@ issue's old URL answers 301. It plugs into `responses` (tests) or an HTTP server
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -23,6 +24,7 @@ def ts(value: str | datetime) -> str:
     return value
 
 
+@functools.lru_cache(maxsize=200_000)
 def _parse_time(text: str) -> datetime:
     if len(text) == 10:
         text += "T00:00:00Z"
