@@ -209,3 +209,16 @@ def test_alembic_command_from_the_repo_root_reads_db_url(db_url):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "issues" in inspect(create_engine(db_url)).get_table_names()
+
+
+def test_a_batch_keeps_each_rows_own_labels_and_text_exactly(session):
+    odd_text = "tab\there\nnew line\\backslash \\N not null\r\n"
+    rows = [issue_row(an_issue(id=1, number=1, labels=[], body=odd_text)),
+            issue_row(an_issue(id=2, number=2, body="", labels=[{"name": "a"}, {"name": "b"}])),
+            issue_row(an_issue(id=3, number=3, body=None, labels=None, assignees=[ALICE]))]
+    upsert(session, Issue, rows)
+    session.commit()
+    first, second, third = (session.get(Issue, n) for n in (1, 2, 3))
+    assert first.labels == [] and first.body == odd_text
+    assert [label["name"] for label in second.labels] == ["a", "b"] and second.body == ""
+    assert third.labels is None and third.body is None and third.assignees[0]["login"] == "alice"
