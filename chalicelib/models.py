@@ -295,8 +295,13 @@ def get_engine(db_url: str) -> Engine:
 
 
 def create_all(db_url: str) -> None:
-    """Create every table and index that does not exist yet (a fresh database; existing ones use Alembic)."""
-    Base.metadata.create_all(get_engine(db_url))
+    """Create every table, index and view that does not exist yet (a fresh database; existing ones use Alembic)."""
+    from .insight import create_views
+
+    engine = get_engine(db_url)
+    Base.metadata.create_all(engine)
+    with engine.begin() as connection:
+        create_views(connection)
 
 
 def create_db_session(db_url: str) -> Session:

@@ -1,0 +1,202 @@
+"""The insight views and report, on hand-built histories whose answers are known."""
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import text
+
+import report as report_command
+from chalicelib.entities import event_row, issue_row, member_row, pull_request_row, transfer_row
+from chalicelib.models import Event, Issue, Member, PullRequest, Transfer, create_all, create_db_session, get_engine
+from chalicelib.report import answered_by, kaplan_meier, survival_quantile
+from chalicelib.store import upsert
+from fake_github import commented, item, labeled, user
+
+API = "https://api.github.com"
+OLIVIA, OSCAR = user("olivia", 701), user("oscar", 702)
+MARIA, LEO = user("maria", 601), user("leo", 602)
+BOT = user("github-actions[bot]", 41898282, kind="Bot")
+BASE = (datetime.now(timezone.utc) - timedelta(days=10)).replace(microsecond=0, minute=0)
+
+
+def at(hours: float) -> str:
+    return (BASE + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def comment(event_id, author, hours, association="NONE", **reactions):
+    payload = commented(event_id, author, at(hours), **reactions)
+    payload["author_association"] = association
+    return payload
+
+
+class History:
+    """Writes items, events and members straight into the tables, as the sync would have."""
+
+    def __init__(self, db_url):
+        create_all(db_url)
+        self.session = create_db_session(db_url)
+
+    def issue(self, number, author, *, association="NONE", repo="widgets", hours=0.0, events=(), **fields):
+        payload = item(API, "acme", repo, number, item_id=number, author=author, created=at(hours), **fields)
+        payload["author_association"] = association
+        upsert(self.session, Issue, [issue_row(payload)])
+        self.events(payload, events)
+        return payload
+
+    def pull_request(self, number, author, *, repo="widgets", **fields):
+        payload = item(API, "acme", repo, number, item_id=number, author=author, created=at(0), pr=True, **fields)
+        upsert(self.session, PullRequest, [pull_request_row(payload)])
+        return payload
+
+    def events(self, payload, events):
+        parent = {"id": payload["id"], "org": "acme", "repo": payload["repository_url"].rsplit("/", 1)[1]}
+        upsert(self.session, Event, [event_row(e, parent) for e in events])
+
+    def member(self, person, left_at_hours=None):
+        row = member_row(person)
+        upsert(self.session, Member, [row])
+        if left_at_hours is not None:
+            stored = self.session.get(Member, person["id"])
+            stored.inactive, stored.inactive_dt = True, datetime.fromisoformat(at(left_at_hours)[:-1])
+
+    def rows(self, view, order="id"):
+        self.session.commit()
+        return [dict(r._mapping) for r in self.session.execute(text(f"SELECT * FROM {view} ORDER BY {order}"))]
+
+
+@pytest.fixture
+def history(db_url):
+    built = History(db_url)
+    yield built
+    built.session.close()
+
+
+def by_id(rows):
+    return {row["id"]: row for row in rows}
+
+
+def test_first_response_counts_only_maintainers_at_that_moment(history):
+    history.member(MARIA)
+    history.member(LEO, left_at_hours=1)
+    history.issue(1, OLIVIA, events=[comment(11, MARIA, 3, "MEMBER")])
+    history.issue(2, OLIVIA, events=[comment(21, BOT, 1)])
+    history.issue(3, OLIVIA, events=[comment(31, OLIVIA, 2)])
+    history.issue(4, OLIVIA)
+    history.issue(5, OLIVIA, events=[comment(51, LEO, 5)])
+    history.issue(6, MARIA, association="MEMBER", events=[comment(61, OLIVIA, 1)])
+    rows = by_id(history.rows("first_response"))
+    assert set(rows) == {1, 2, 3, 4, 5}
+    assert rows[1]["hours_to_first_response"] == pytest.approx(3.0) and rows[1]["responder"] == "maria"
+    for unanswered in (2, 3, 4, 5):
+        assert rows[unanswered]["responded_at"] is None
+        assert rows[unanswered]["hours_waiting"] == pytest.approx(240, abs=1.5)
+
+
+def test_a_label_or_a_close_by_a_member_is_a_response(history):
+    history.member(MARIA)
+    history.issue(1, OLIVIA, events=[labeled(12, MARIA, at(1.5), "bug"), comment(13, MARIA, 4, "MEMBER")])
+    assert history.rows("first_response")[0]["hours_to_first_response"] == pytest.approx(1.5)
+
+
+def test_transferred_issue_keeps_its_history(history):
+    history.member(MARIA)
+    old = item(API, "acme", "widgets", 7, item_id=7, author=OLIVIA, created=at(0))
+    new = history.issue(8, OLIVIA, repo="gadgets", events=[comment(81, MARIA, 2, "MEMBER")])
+    upsert(history.session, Transfer, [transfer_row(issue_row(old), new)])
+    [row] = history.rows("first_response")
+    assert (row["id"], row["repo"]) == (8, "gadgets") and row["hours_to_first_response"] == pytest.approx(2.0)
+
+
+def test_needs_follow_up_lists_open_items_whose_last_comment_is_an_outsiders(history):
+    history.member(MARIA)
+    history.issue(1, OLIVIA, labels=["pending-response"], events=[comment(11, MARIA, 1, "MEMBER"),
+                                                                   comment(12, OSCAR, 30)])
+    history.issue(2, OLIVIA, events=[comment(21, OSCAR, 1), comment(22, MARIA, 2, "MEMBER")])
+    history.issue(3, OLIVIA, events=[comment(31, OSCAR, 1), comment(32, BOT, 2)])
+    history.issue(4, OLIVIA, closed=at(40), events=[comment(41, OSCAR, 1)])
+    [row] = history.rows("needs_follow_up")
+    assert row["id"] == 1 and row["last_commenter"] == "oscar" and "pending-response" in row["labels"]
+    assert row["hours_waiting"] == pytest.approx(240 - 30, abs=1.5)
+
+
+def test_trending_ranks_open_issues_by_outside_activity_this_week(history):
+    recent = (datetime.now(timezone.utc) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    quiet = history.issue(1, OLIVIA)
+    busy = history.issue(2, OLIVIA)
+    history.events(busy, [dict(commented(21, OSCAR, recent, heart=3), author_association="NONE"),
+                          dict(commented(22, OLIVIA, recent), author_association="NONE")])
+    history.events(quiet, [dict(commented(11, OSCAR, recent), author_association="NONE")])
+    rows = history.rows("trending", order="rank")
+    assert [(r["id"], r["rank"], r["outside_comments"], r["reactions"]) for r in rows] == [(2, 1, 2, 3), (1, 2, 1, 0)]
+
+
+def test_external_prs_by_repo_and_month(history):
+    history.pull_request(1, OLIVIA, closed=at(5), merged=at(5))
+    history.pull_request(2, OLIVIA, closed=at(6))
+    history.pull_request(3, OSCAR)
+    history.member(MARIA)
+    history.pull_request(4, MARIA, closed=at(1), merged=at(1))
+    [row] = history.rows("external_prs", order="month")
+    assert (row["opened"], row["merged"], row["closed_unmerged"], row["still_open"]) == (3, 1, 1, 1)
+    assert row["merge_rate"] == pytest.approx(0.5) and row["avg_hours_to_merge"] == pytest.approx(5.0)
+
+
+def test_kaplan_meier_matches_a_hand_computation():
+    curve = kaplan_meier([(1, True), (2, True), (3, True), (2.5, False), (10, False)])
+    assert curve == [(1, pytest.approx(0.8)), (2, pytest.approx(0.6)), (3, pytest.approx(0.3))]
+    assert survival_quantile(curve, 0.5) == 3
+    assert survival_quantile(curve, 0.9) is None
+    assert answered_by(curve, 2.5) == pytest.approx(0.4)
+
+
+def test_waiting_items_pull_the_median_up_unlike_an_average_of_the_answered():
+    curve = kaplan_meier([(1, True)] + [(100, False)] * 3)
+    assert survival_quantile(curve, 0.5) is None
+
+
+def point_db(monkeypatch, db_url):
+    monkeypatch.setenv("DB_URL", db_url)
+
+
+def test_report_headlines_per_repo_and_overall(history, db_url, monkeypatch, capsys):
+    history.member(MARIA)
+    history.issue(1, OLIVIA, events=[comment(11, MARIA, 3, "MEMBER")])
+    history.issue(2, OLIVIA)
+    history.issue(3, OSCAR, repo="gadgets", events=[comment(31, MARIA, 100, "MEMBER")])
+    history.session.commit()
+    point_db(monkeypatch, db_url)
+    since = (BASE - timedelta(days=1)).date().isoformat()
+    assert report_command.main(["--since", since, "--format", "json", "--sla", "3d"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    overall = data["headlines"][-1]
+    assert overall["scope"] == "all repos" and overall["outsider_items"] == 3 and overall["answered"] == 2
+    assert overall["median_hours"] == pytest.approx(100.0)
+    assert overall["waiting_beyond_sla"] == 1
+    widgets = next(h for h in data["headlines"] if h["scope"] == "widgets")
+    assert widgets["median_hours"] == pytest.approx(3.0) and widgets["answered_within_sla"] == pytest.approx(0.5)
+    assert widgets["p90_hours"] is None
+
+
+def test_html_report_is_one_file_with_its_charts(history, db_url, monkeypatch, tmp_path):
+    history.member(MARIA)
+    history.issue(1, OLIVIA, events=[comment(11, MARIA, 3, "MEMBER")])
+    history.pull_request(2, OSCAR, closed=at(5), merged=at(5))
+    history.session.commit()
+    point_db(monkeypatch, db_url)
+    output = tmp_path / "report.html"
+    since = (BASE - timedelta(days=1)).date().isoformat()
+    assert report_command.main(["--since", since, "--format", "html", "--output", str(output)]) == 0
+    page = output.read_text()
+    assert page.count('<svg xmlns="http://www.w3.org/2000/svg" class="chart"') == 3
+    for title in ("Median time to first response, by week opened", "Unanswered open items by age",
+                  "External pull requests by month opened"):
+        assert title in page
+    assert "<script" not in page and "http://" not in page.replace("http://www.w3.org/2000/svg", "")
+
+
+def test_empty_database_gives_a_clear_message(db_url, monkeypatch, capsys):
+    create_all(db_url)
+    point_db(monkeypatch, db_url)
+    assert report_command.main([]) == 0
+    out = capsys.readouterr().out
+    assert "nothing to report" in out and "backfill.py" in out
