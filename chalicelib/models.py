@@ -69,94 +69,63 @@ class Member(PortColumns, Base):
     url = _str()
 
 
-class Issue(PortColumns, Base):
-    __tablename__ = "issues"
-    __table_args__ = (
-        Index("ix_issues_repo_number", "repo", "number"),
-        Index("ix_issues_username", "username"),
-        Index("ix_issues_created_at", "created_at"),
-        Index("ix_issues_updated_at", "updated_at"),
-        Index("ix_issues_state", "state"),
-    )
+def _item_indexes(table: str) -> tuple[Index, ...]:
+    """What the jobs and views filter and join issues and pull requests on."""
+    return (Index(f"ix_{table}_repo_number", "repo", "number"), Index(f"ix_{table}_username", "username"),
+            Index(f"ix_{table}_created_at", "created_at"), Index(f"ix_{table}_updated_at", "updated_at"),
+            Index(f"ix_{table}_state", "state"))
+
+
+class ItemColumns(PortColumns):
+    """The columns issues and pull requests share (both come from the search API's items)."""
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
-    active_lock_reason = _str()
+    url = _str()
+    repo = _str()
+    org = _str()
+    repository_url = _str()
+    labels_url = _str()
+    comments_url = _str()
+    events_url = _str()
+    html_url = _str()
+    node_id = _str()
+    number: Mapped[int | None] = mapped_column(Integer)
+    title = _str()
+    user: Mapped[dict | None] = mapped_column(JsonObject)
+    username = _str()
+    labels: Mapped[list | None] = mapped_column(JsonArray)
+    state = _str()
+    state_reason = _str()
+    locked: Mapped[bool | None] = mapped_column(Boolean)
     assignee: Mapped[dict | None] = mapped_column(JsonObject)
     assignees: Mapped[list | None] = mapped_column(JsonArray)
+    milestone: Mapped[dict | None] = mapped_column(JsonObject)
+    comments: Mapped[int | None] = mapped_column(Integer)
+    created_at = _ts()
+    updated_at = _ts()
+    closed_at = _ts()
     author_association = _str()
+    active_lock_reason = _str()
     body = _str()
-    closed_at = _ts()
-    comments: Mapped[int | None] = mapped_column(Integer)
-    comments_url = _str()
-    created_at = _ts()
-    events_url = _str()
-    html_url = _str()
-    labels: Mapped[list | None] = mapped_column(JsonArray)
-    labels_url = _str()
-    locked: Mapped[bool | None] = mapped_column(Boolean)
-    milestone: Mapped[dict | None] = mapped_column(JsonObject)
-    node_id = _str()
-    number: Mapped[int | None] = mapped_column(Integer)
-    org = _str()
-    performed_via_github_app = _str()
     reactions: Mapped[dict | None] = mapped_column(JsonObject)
-    repo = _str()
-    repository_url = _str()
-    score: Mapped[float | None] = mapped_column(Float)
-    state = _str()
-    state_reason = _str()
     timeline_url = _str()
-    title = _str()
-    updated_at = _ts()
-    url = _str()
-    user: Mapped[dict | None] = mapped_column(JsonObject)
-    username = _str()
+    performed_via_github_app = _str()
 
 
-class PullRequest(PortColumns, Base):
+class Issue(ItemColumns, Base):
+    __tablename__ = "issues"
+    __table_args__ = _item_indexes("issues")
+
+    score: Mapped[float | None] = mapped_column(Float)
+
+
+class PullRequest(ItemColumns, Base):
     __tablename__ = "pull_requests"
-    __table_args__ = (
-        Index("ix_pull_requests_repo_number", "repo", "number"),
-        Index("ix_pull_requests_username", "username"),
-        Index("ix_pull_requests_created_at", "created_at"),
-        Index("ix_pull_requests_updated_at", "updated_at"),
-        Index("ix_pull_requests_state", "state"),
-    )
+    __table_args__ = _item_indexes("pull_requests")
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
-    url = _str()
-    repo = _str()
-    org = _str()
-    repository_url = _str()
-    labels_url = _str()
-    comments_url = _str()
-    events_url = _str()
-    html_url = _str()
-    node_id = _str()
-    number: Mapped[int | None] = mapped_column(Integer)
-    title = _str()
-    user: Mapped[dict | None] = mapped_column(JsonObject)
-    username = _str()
-    labels: Mapped[list | None] = mapped_column(JsonArray)
-    state = _str()
-    state_reason = _str()
     merged: Mapped[bool | None] = mapped_column(Boolean)
-    locked: Mapped[bool | None] = mapped_column(Boolean)
-    assignee: Mapped[dict | None] = mapped_column(JsonObject)
-    assignees: Mapped[list | None] = mapped_column(JsonArray)
-    milestone: Mapped[dict | None] = mapped_column(JsonObject)
-    comments: Mapped[int | None] = mapped_column(Integer)
-    created_at = _ts()
-    updated_at = _ts()
-    closed_at = _ts()
-    author_association = _str()
-    active_lock_reason = _str()
     draft: Mapped[bool | None] = mapped_column(Boolean)
     pull_request: Mapped[dict | None] = mapped_column(JsonObject)
-    body = _str()
-    reactions: Mapped[dict | None] = mapped_column(JsonObject)
-    timeline_url = _str()
-    performed_via_github_app = _str()
     score: Mapped[int | None] = mapped_column(Integer)
 
 

@@ -188,7 +188,7 @@ def reconcile_repo_window(ctx: JobContext, repo: str, window: Window, tally: dic
         return github_total
     differs = abs(github_total - stored_total) + abs(github_merged - stored_merged)
     small = github_total <= 100 or window.seconds < 3600 or differs * 10 >= github_total
-    if not small or github_total > 1000:
+    if (not small or github_total > 1000) and window.seconds > 0:
         for half in window.split(2):
             reconcile_repo_window(ctx, repo, half, tally)
         return github_total
