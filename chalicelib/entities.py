@@ -15,6 +15,7 @@ import orjson
 from sqlalchemy import DateTime, Float, Integer, String
 
 from .models import Event, EventPoll, Issue, Member, PullRequest, Transfer
+from .store import UpsertCounts, upsert
 
 BOOKKEEPING_COLUMNS = frozenset({"extra", "row_hash", "inserted_dt", "inactive", "inactive_dt"})
 
@@ -166,6 +167,9 @@ class Entity:
     replication_key: str | None
     source: str
     to_row: Callable[..., dict]
+
+    def upsert(self, session, rows: list[dict]) -> UpsertCounts:
+        return upsert(session, self.model, rows, key=self.key, replication_key=self.replication_key)
 
 
 ISSUES = Entity("issues", Issue, ("id",), "updated_at", "search: items without pull_request", issue_row)

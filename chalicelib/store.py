@@ -36,7 +36,7 @@ class UpsertCounts:
         return self.inserted + self.updated
 
 
-def _newest_per_key(rows: Iterable[dict], key: list[str]) -> list[dict]:
+def _newest_per_key(rows: Iterable[dict], key: list[str], replication_key: str | None) -> list[dict]:
     """One row per key (a statement may not touch a row twice), keeping the newest, sorted by key.
 
     Sorting makes concurrent writers lock rows in the same order, so they queue instead of deadlocking.
@@ -45,43 +45,47 @@ def _newest_per_key(rows: Iterable[dict], key: list[str]) -> list[dict]:
     for row in rows:
         row_key = tuple(row[k] for k in key)
         kept = chosen.get(row_key)
-        if kept is None or (row.get("updated_at") or datetime.min) >= (kept.get("updated_at") or datetime.min):
+        if kept is None or replication_key is None or \
+                (row.get(replication_key) or datetime.min) >= (kept.get(replication_key) or datetime.min):
             chosen[row_key] = row
     return [chosen[k] for k in sorted(chosen)]
 
 
-def upsert(session: Session, model, rows: Iterable[dict]) -> UpsertCounts:
-    """Insert new rows; update a stored row only when the incoming one differs and is not older.
+def upsert(session: Session, model, rows: Iterable[dict], *, key: tuple[str, ...] | None = None,
+           replication_key: str | None = "updated_at") -> UpsertCounts:
+    """Insert new rows; update a stored row only when the incoming one differs and is not older than it by
+    `replication_key`. `key` must be the table's primary key or another unique constraint (default: the PK).
 
     Runs inside the caller's transaction: the caller commits, so a failure rolls back the whole unit of work.
     """
     table = model.__table__
-    key = [column.name for column in table.primary_key]
-    rows = _newest_per_key(rows, key)
+    key = list(key or (column.name for column in table.primary_key))
+    rows = _newest_per_key(rows, key, replication_key)
     counts = UpsertCounts()
     if not rows:
         return counts
     dialect = session.get_bind().dialect.name
     for start in range(0, len(rows), BATCH_ROWS):
-        counts += _upsert_batch(session, table, key, rows[start:start + BATCH_ROWS], dialect)
+        counts += _upsert_batch(session, table, key, rows[start:start + BATCH_ROWS], dialect, replication_key)
     return counts
 
 
-def _conflict_update(statement, table, key: list[str], columns: list[str]):
+def _conflict_update(statement, table, key: list[str], columns: list[str], replication_key: str | None):
     """ON CONFLICT: overwrite the row only when the incoming one differs and is not older."""
     excluded = statement.excluded
     changed = table.c.row_hash.is_distinct_from(excluded.row_hash)
-    if "updated_at" in table.c:
-        changed = and_(changed, or_(table.c.updated_at.is_(None), excluded.updated_at.is_(None),
-                                    excluded.updated_at >= table.c.updated_at))
+    if replication_key is not None and replication_key in table.c:
+        stored, incoming = table.c[replication_key], excluded[replication_key]
+        changed = and_(changed, or_(stored.is_(None), incoming.is_(None), incoming >= stored))
     return statement.on_conflict_do_update(
         index_elements=key, set_={name: excluded[name] for name in columns if name not in key}, where=changed)
 
 
-def _upsert_batch(session: Session, table, key: list[str], batch: list[dict], dialect: str) -> UpsertCounts:
+def _upsert_batch(session: Session, table, key: list[str], batch: list[dict], dialect: str,
+                  replication_key: str | None) -> UpsertCounts:
     if dialect == "postgresql":
-        return _upsert_batch_postgresql(session, table, key, batch)
-    statement = _conflict_update(sqlite.insert(table), table, key, list(batch[0]))
+        return _upsert_batch_postgresql(session, table, key, batch, replication_key)
+    statement = _conflict_update(sqlite.insert(table), table, key, list(batch[0]), replication_key)
     existing = _existing_keys(session, table, key, batch)
     written = session.execute(statement.returning(*[table.c[k] for k in key]), batch).all()
     inserted = sum(1 for row in written if tuple(row) not in existing)
@@ -112,7 +116,7 @@ def _is_json_array(column) -> bool:
 
 
 @functools.lru_cache(maxsize=64)
-def _copy_plan(table, key: tuple[str, ...], columns: tuple[str, ...]):
+def _copy_plan(table, key: tuple[str, ...], columns: tuple[str, ...], replication_key: str | None):
     """The staging table's DDL and the INSERT ... SELECT from it, built once per table and column set (so
     SQLAlchemy compiles the statement once, too)."""
     stage = f"stage_{table.name}"
@@ -128,15 +132,16 @@ def _copy_plan(table, key: tuple[str, ...], columns: tuple[str, ...]):
         if _is_json_array(table.c[name]) else staged.c[name]
         for name in columns]
     statement = _conflict_update(postgresql.insert(table).from_select(list(columns), select(*selected)),
-                                 table, list(key), list(columns))
+                                 table, list(key), list(columns), replication_key)
     return stage, ddl, statement.returning(literal_column("xmax = 0"))
 
 
-def _upsert_batch_postgresql(session: Session, table, key: list[str], batch: list[dict]) -> UpsertCounts:
+def _upsert_batch_postgresql(session: Session, table, key: list[str], batch: list[dict],
+                             replication_key: str | None) -> UpsertCounts:
     """COPY the batch into a per-connection staging table, then one INSERT ... SELECT ... ON CONFLICT: far
     less work per row for the driver and the server than a multi-row VALUES statement."""
     columns = tuple(batch[0])
-    stage, ddl, statement = _copy_plan(table, tuple(key), columns)
+    stage, ddl, statement = _copy_plan(table, tuple(key), columns, replication_key)
     cursor = session.connection().connection.dbapi_connection.cursor()
     cursor.execute(ddl)
     buffer = io.StringIO()

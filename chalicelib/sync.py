@@ -11,7 +11,6 @@ from .context import JobContext
 from .entities import ISSUES, MEMBERS, PULL_REQUESTS, entity_for_item, org_and_repo, parse_timestamp
 from .github import GITHUB_EPOCH, Window, whole_seconds
 from .models import Issue, Member, PullRequest, SyncState
-from .store import UpsertCounts, upsert
 
 log = logging.getLogger(__name__)
 
@@ -59,16 +58,12 @@ def store_items(ctx: JobContext, items: Iterable[dict]) -> list[dict]:
     try:
         for entity, rows in by_entity.items():
             if rows:
-                ctx.report.add(entity.name, upsert_rows(ctx, entity.model, rows))
+                ctx.report.add(entity.name, entity.upsert(ctx.session, rows))
         ctx.session.commit()
     except Exception:
         ctx.session.rollback()
         raise
     return [row for rows in by_entity.values() for row in rows]
-
-
-def upsert_rows(ctx: JobContext, model, rows: list[dict]) -> UpsertCounts:
-    return upsert(ctx.session, model, rows)
 
 
 def search_and_store(ctx: JobContext, qualifiers: str, field: str, since: datetime | None,
@@ -122,7 +117,7 @@ def sync_members(ctx: JobContext) -> None:
     payloads = list(ctx.api.paginate(MEMBERS.source.format(org=ctx.settings.org)))
     session = ctx.session
     try:
-        ctx.report.add(MEMBERS.name, upsert_rows(ctx, Member, [MEMBERS.to_row(p) for p in payloads]))
+        ctx.report.add(MEMBERS.name, MEMBERS.upsert(session, [MEMBERS.to_row(p) for p in payloads]))
         active = session.scalar(select(func.count()).select_from(Member).where(Member.inactive.is_not(True)))
         if not payloads and active:
             ctx.report.warnings.append("GitHub listed no org members: kept everyone active (check the token's "

@@ -12,7 +12,6 @@ from .context import Deadline, JobContext
 from .entities import EVENT_POLLS, EVENTS
 from .github import PAGE_SIZE, GitHubAPIError, TimelineAPI, TimelinePage, Window, whole_seconds
 from .models import EventPoll
-from .store import upsert
 from .sync import repo_queries, store_items
 
 log = logging.getLogger(__name__)
@@ -68,8 +67,8 @@ def store_timeline(ctx: JobContext, fetch: TimelineFetch) -> None:
     if not polls:
         return
     try:
-        ctx.report.add(EVENTS.name, upsert(ctx.session, EVENTS.model, events))
-        upsert(ctx.session, EVENT_POLLS.model, polls)
+        ctx.report.add(EVENTS.name, EVENTS.upsert(ctx.session, events))
+        EVENT_POLLS.upsert(ctx.session, polls)
         ctx.session.commit()
     except Exception:
         ctx.session.rollback()

@@ -11,7 +11,6 @@ from .context import JobContext
 from .entities import TRANSFERS, parse_timestamp
 from .github import TransferAPI, TransferCheck
 from .models import Event, EventPoll, Issue, TransferCheck as CheckedPair
-from .store import upsert
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +47,8 @@ def apply_check(ctx: JobContext, model, old, check: TransferCheck, twin_id: int 
                          check.new_issue.get("url"))
                 _remember(ctx, old.id, twin_id, "moved_unstored")
             else:
-                ctx.report.add(TRANSFERS.name, upsert(session, TRANSFERS.model,
-                                                      [TRANSFERS.to_row(_as_dict(old), check.new_issue)]))
+                ctx.report.add(TRANSFERS.name, TRANSFERS.upsert(session, [TRANSFERS.to_row(_as_dict(old),
+                                                                                           check.new_issue)]))
                 _delete_item(ctx, model, old.id)
                 ctx.report.transferred += 1
                 log.info("issue %s was transferred to %s", old.url, check.new_issue.get("url"))
