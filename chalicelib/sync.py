@@ -9,7 +9,7 @@ from sqlalchemy import func, select, update
 
 from .context import JobContext
 from .entities import ISSUES, MEMBERS, PULL_REQUESTS, entity_for_item, org_and_repo, parse_timestamp
-from .github import GITHUB_EPOCH, Window, whole_seconds
+from .github import Window, whole_seconds
 from .models import Issue, Member, PullRequest, SyncState
 
 log = logging.getLogger(__name__)
@@ -27,15 +27,15 @@ def tracked_repos(ctx: JobContext) -> list[str]:
     return ctx.repos
 
 
-def repo_queries(ctx: JobContext, qualifiers: str = "", repos: list[str] | None = None) -> list[str]:
+def repo_queries(ctx: JobContext, qualifiers: str = "") -> list[str]:
     """As few search queries as cover the repos: `org:` for all of them, else `repo:` qualifiers packed
     into queries that stay under GitHub's 256-character limit once a date range is added."""
     settings = ctx.settings
-    if repos is None and settings.all_repos:
+    if settings.all_repos:
         return [f"org:{settings.org} {qualifiers}".strip()]
     budget = MAX_QUERY_LENGTH - DATE_QUALIFIER_LENGTH - len(qualifiers) - 1
     queries, current = [], ""
-    for repo in repos if repos is not None else tracked_repos(ctx):
+    for repo in tracked_repos(ctx):
         term = f"repo:{settings.org}/{repo}"
         if current and len(current) + 1 + len(term) > budget:
             queries.append(current)
@@ -66,15 +66,13 @@ def store_items(ctx: JobContext, items: Iterable[dict]) -> list[dict]:
     return [row for rows in by_entity.values() for row in rows]
 
 
-def search_and_store(ctx: JobContext, qualifiers: str, field: str, since: datetime | None,
-                     until: datetime | None = None) -> int:
-    """Run the search over every repo query, committing window by window; returns items stored."""
-    stored = 0
+def search_and_store(ctx: JobContext, qualifiers: str, field: str, since: datetime) -> list[dict]:
+    """Run the search over every repo query up to the run's start, committing window by window."""
+    stored = []
+    window = Window(whole_seconds(since), whole_seconds(ctx.started))
     for query in repo_queries(ctx, qualifiers):
-        window = Window(whole_seconds(since or GITHUB_EPOCH),
-                        whole_seconds(until or ctx.started))
         for _, items in ctx.api.search_windows(query, field=field, window=window):
-            stored += len(store_items(ctx, items))
+            stored += store_items(ctx, items)
     return stored
 
 

@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from .context import Deadline, JobContext
 from .entities import EVENT_POLLS, EVENTS
-from .github import PAGE_SIZE, GitHubAPIError, TimelineAPI, TimelinePage, Window, whole_seconds
+from .github import PAGE_SIZE, GitHubAPIError, TimelineAPI, TimelinePage
 from .models import EventPoll
-from .sync import repo_queries, store_items
+from .sync import search_and_store
 
 log = logging.getLogger(__name__)
 
@@ -117,10 +117,6 @@ def sync_timelines(ctx: JobContext, items: list[dict]) -> None:
 def nrt_events(ctx: JobContext) -> None:
     from .transfers import reconcile_transfers
 
-    window = Window(whole_seconds(ctx.started - ctx.settings.nrt_window), whole_seconds(ctx.started))
-    items: list[dict] = []
-    for query in repo_queries(ctx):
-        for _, found in ctx.api.search_windows(query, field="updated", window=window):
-            items += store_items(ctx, found)
+    items = search_and_store(ctx, "", "updated", ctx.started - ctx.settings.nrt_window)
     sync_timelines(ctx, items)
     reconcile_transfers(ctx)
