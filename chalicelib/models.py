@@ -18,6 +18,8 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
+from .insight import create_views
+
 JsonObject = JSONB().with_variant(JSON(), "sqlite")
 JsonArray = ARRAY(JSON()).with_variant(JSON(), "sqlite")
 # SQLite only makes INTEGER PRIMARY KEY an alias of the rowid; BigInteger keys are fine as we always supply ids.
@@ -265,8 +267,6 @@ def get_engine(db_url: str) -> Engine:
 
 def create_all(db_url: str) -> None:
     """Create every table, index and view that does not exist yet (a fresh database; existing ones use Alembic)."""
-    from .insight import create_views
-
     engine = get_engine(db_url)
     Base.metadata.create_all(engine)
     with engine.begin() as connection:

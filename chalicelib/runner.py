@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from .alerts import send_failure_alert
 from .config import ConfigError, Settings, get_db_url, get_github_token, get_settings, in_lambda
 from .context import Deadline, JobContext
 from .github import GitHubAPI, GitHubAPIError
@@ -107,8 +108,6 @@ def run_job(name: str, *, lambda_context=None, settings: Settings | None = None,
         raise failure
     if failure is not None:
         if first_failure:
-            from .alerts import send_failure_alert
-
             send_failure_alert(settings, name, message)
         raise JobFailed(f"{name} failed: {message}") from failure
     return ctx

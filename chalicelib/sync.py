@@ -11,6 +11,7 @@ from .context import JobContext
 from .entities import ISSUES, MEMBERS, PULL_REQUESTS, entity_for_item, org_and_repo, parse_timestamp
 from .github import Window, whole_seconds
 from .models import Issue, Member, PullRequest, SyncState
+from .transfers import reconcile_transfers, settle_missing
 
 log = logging.getLogger(__name__)
 
@@ -133,8 +134,6 @@ def sync_members(ctx: JobContext) -> None:
 
 
 def every_30_min(ctx: JobContext) -> None:
-    from .transfers import reconcile_transfers
-
     sync_recent(ctx)
     sync_members(ctx)
     reconcile_transfers(ctx)
@@ -156,10 +155,10 @@ def _stored_counts(ctx: JobContext, repo: str, window: Window) -> tuple[int, int
 def _stored_rows_in(ctx: JobContext, repo: str, window: Window) -> Iterator[dict]:
     start, end = parse_timestamp(window.start), parse_timestamp(window.end)
     for model in (Issue, PullRequest):
-        rows = ctx.session.execute(select(model.id, model.url, model.number).where(
+        rows = ctx.session.execute(select(model.id, model.url).where(
             model.org == ctx.settings.org, model.repo == repo, model.created_at.between(start, end))).all()
         for row in rows:
-            yield {"id": row.id, "url": row.url, "number": row.number, "model": model}
+            yield {"id": row.id, "url": row.url, "model": model}
 
 
 def reconcile_repo_window(ctx: JobContext, repo: str, window: Window, tally: dict) -> int | None:
@@ -168,8 +167,6 @@ def reconcile_repo_window(ctx: JobContext, repo: str, window: Window, tally: dic
     Two counts (all items, merged PRs) are compared with ours; equal windows cost nothing more. A window
     that differs is fetched whole when it is small or mostly wrong, else halved and each half compared.
     """
-    from .transfers import settle_missing
-
     if ctx.deadline.passed:
         ctx.report.stopped_early = True
         return None
@@ -200,8 +197,6 @@ def daily(ctx: JobContext) -> None:
     Repos go least recently reconciled first, so a run cut short by the time limit is continued by the next.
     Items created in the last hour are left to every_30_min (search indexes new items with a lag).
     """
-    from .transfers import reconcile_transfers
-
     window = Window(whole_seconds(ctx.settings.reconcile_since), whole_seconds(ctx.started - timedelta(hours=1)))
     last_done = {repo: get_watermark(ctx, f"daily:{repo}") or datetime.min for repo in tracked_repos(ctx)}
     for repo in sorted(last_done, key=lambda name: (last_done[name], name)):

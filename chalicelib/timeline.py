@@ -13,6 +13,7 @@ from .entities import EVENT_POLLS, EVENTS
 from .github import PAGE_SIZE, GitHubAPIError, TimelineAPI, TimelinePage
 from .models import EventPoll
 from .sync import search_and_store
+from .transfers import reconcile_transfers
 
 log = logging.getLogger(__name__)
 
@@ -115,8 +116,6 @@ def sync_timelines(ctx: JobContext, items: list[dict]) -> None:
 
 
 def nrt_events(ctx: JobContext) -> None:
-    from .transfers import reconcile_transfers
-
     items = search_and_store(ctx, "", "updated", ctx.started - ctx.settings.nrt_window)
     sync_timelines(ctx, items)
     reconcile_transfers(ctx)
