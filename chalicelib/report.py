@@ -173,34 +173,41 @@ def as_json(report: Report) -> str:
     return json.dumps(data, indent=2)
 
 
-def bar_chart(title: str, labels: list[str], series: dict[str, list[float]], unit: str) -> str:
-    """A self-contained SVG bar chart (stacked when there are several series)."""
-    width, height, left, bottom, top = 760, 260, 50, 60, 30
+def bar_chart(title: str, labels: list[str], series: dict[str, list[float | None]], unit: str) -> str:
+    """A self-contained SVG bar chart (stacked when there are several series). A None value (a median
+    never reached) is drawn as a dashed outline, so it cannot be mistaken for zero."""
+    width, height, left, bottom, top = 760, 280, 50, 60, 50
     colors = ["#2f6fb0", "#d08a2e", "#8a8f98", "#5a9e5a"]
     totals = [sum(values[i] or 0 for values in series.values()) for i in range(len(labels))]
     peak = max(totals + [1e-9])
     slot = (width - left - 10) / max(1, len(labels))
+    plot = height - bottom - top
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="{width}" height="{height}" '
              f'role="img" aria-label="{html.escape(title)}">',
              f'<text x="{left}" y="18" font-size="14" font-weight="bold">{html.escape(title)}</text>',
              f'<line x1="{left}" y1="{height - bottom}" x2="{width - 10}" y2="{height - bottom}" stroke="#444"/>',
-             f'<text x="4" y="{top + 10}" font-size="10">{peak:.0f} {html.escape(unit)}</text>']
-    for i, label in enumerate(labels):
-        base = height - bottom
-        for color, (name, values) in zip(colors, series.items()):
-            value = values[i] or 0
-            bar = (height - bottom - top) * value / peak
-            base -= bar
-            parts.append(f'<rect x="{left + i * slot + 2:.1f}" y="{base:.1f}" width="{max(1.0, slot - 4):.1f}" '
-                         f'height="{bar:.1f}" fill="{color}"><title>{html.escape(label)} {html.escape(name)}: '
-                         f'{value:.1f}</title></rect>')
-        if len(labels) <= 40 or i % max(1, len(labels) // 20) == 0:
-            parts.append(f'<text x="{left + i * slot + slot / 2:.1f}" y="{height - bottom + 12}" font-size="9" '
-                         f'transform="rotate(45 {left + i * slot + slot / 2:.1f} {height - bottom + 12})">'
-                         f'{html.escape(label)}</text>')
+             f'<text x="4" y="{top + 4}" font-size="10">{peak:.0f} {html.escape(unit)}</text>']
     for n, (color, name) in enumerate(zip(colors, series)):
-        parts.append(f'<rect x="{width - 160}" y="{8 + 14 * n}" width="10" height="10" fill="{color}"/>'
-                     f'<text x="{width - 145}" y="{17 + 14 * n}" font-size="10">{html.escape(name)}</text>')
+        parts.append(f'<rect x="{left + 150 * n}" y="28" width="10" height="10" fill="{color}"/>'
+                     f'<text x="{left + 14 + 150 * n}" y="37" font-size="11">{html.escape(name)}</text>')
+    for i, label in enumerate(labels):
+        bar_width = max(1.0, min(slot - 4, 60.0))
+        x, base = left + i * slot + (slot - bar_width) / 2, height - bottom
+        for color, (name, values) in zip(colors, series.items()):
+            value = values[i]
+            if value is None:
+                parts.append(f'<rect x="{x:.1f}" y="{top}" width="{bar_width:.1f}" height="{plot}" '
+                             f'fill="none" stroke="#999" stroke-dasharray="4 3"><title>{html.escape(label)} '
+                             f'{html.escape(name)}: not reached</title></rect>')
+                continue
+            bar = plot * value / peak
+            base -= bar
+            parts.append(f'<rect x="{x:.1f}" y="{base:.1f}" width="{bar_width:.1f}" height="{bar:.1f}" '
+                         f'fill="{color}"><title>{html.escape(label)} {html.escape(name)}: {value:.1f}</title></rect>')
+        if len(labels) <= 40 or i % max(1, len(labels) // 20) == 0:
+            middle = left + i * slot + slot / 2
+            parts.append(f'<text x="{middle:.1f}" y="{height - bottom + 12}" font-size="9" '
+                         f'transform="rotate(45 {middle:.1f} {height - bottom + 12})">{html.escape(label)}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -213,7 +220,8 @@ def as_html(report: Report) -> str:
     months = list(report.pr_outcomes_by_month)
     charts = [
         bar_chart("Median time to first response, by week opened", weeks,
-                  {"median hours": [report.weekly_median_hours[w] or 0 for w in weeks]}, "h"),
+                  {"median hours (dashed: fewer than half answered yet)": [report.weekly_median_hours[w] for w in weeks]},
+                  "h"),
         bar_chart("Unanswered open items by age", list(report.backlog_by_age),
                   {"items": list(report.backlog_by_age.values())}, "items"),
         bar_chart("External pull requests by month opened", months,
