@@ -200,3 +200,11 @@ def test_empty_database_gives_a_clear_message(db_url, monkeypatch, capsys):
     assert report_command.main([]) == 0
     out = capsys.readouterr().out
     assert "nothing to report" in out and "backfill.py" in out
+
+
+def test_a_median_never_reached_is_drawn_as_an_outline_not_as_zero():
+    from chalicelib.report import bar_chart
+
+    chart = bar_chart("Median", ["2026-11-02", "2026-11-09"], {"median hours": [12.0, None]}, "h")
+    assert "stroke-dasharray" in chart and "2026-11-09 median hours: not reached" in chart
+    assert "2026-11-02 median hours: 12.0" in chart
