@@ -204,3 +204,14 @@ def test_daily_costs_two_searches_per_consistent_repo(github, invoke):
     before = github.requests["search"]
     invoke("daily")
     assert github.requests["search"] - before == 4
+
+
+def test_star_syncs_every_non_archived_repo_with_one_org_query(github, invoke, app_env, monkeypatch):
+    monkeypatch.setenv("GITHUB_REPOS", "*")
+    github.repos = [{"name": "widgets", "archived": False}, {"name": "attic", "archived": True}]
+    github.new_item("widgets", 1, item_id=11, author=ALICE, created=ago(days=1))
+    github.new_item("attic", 2, item_id=12, author=ALICE, created=ago(days=1))
+    invoke("every_30_min")
+    assert fetch(app_env, Issue, 11) is not None and fetch(app_env, Issue, 12) is None
+    searches = [line for line in github.log if line.startswith("GET /search/issues")]
+    assert searches and all("org%3Aacme" in line and "repo%3A" not in line for line in searches)
