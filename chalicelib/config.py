@@ -110,27 +110,42 @@ def in_lambda() -> bool:
     return bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
 
 
-@functools.lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=8)
+def _dotenv_file(path: str) -> dict[str, str]:
+    from dotenv import dotenv_values
+
+    return {k: v for k, v in dotenv_values(path).items() if v is not None} if path else {}
+
+
 def environment() -> Mapping[str, str]:
-    """The process environment over the values of a `.env` file in the working directory (locally only)."""
+    """The process environment over the values of a `.env` file in the working directory (locally only).
+
+    Read on each call (it is cheap), so a process whose environment changes sees the change; the file itself
+    is parsed once."""
     if in_lambda():
-        return dict(os.environ)
-    from dotenv import dotenv_values, find_dotenv
+        return os.environ
+    from dotenv import find_dotenv
 
-    from_file = {k: v for k, v in dotenv_values(find_dotenv(usecwd=True)).items() if v is not None}
-    return {**from_file, **os.environ}
+    return {**_dotenv_file(find_dotenv(usecwd=True)), **os.environ}
 
 
-@functools.lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=16)
+def _settings_from(items: frozenset[tuple[str, str]]) -> Settings:
+    return Settings.from_env(dict(items))
+
+
 def get_settings() -> Settings:
-    return Settings.from_env(environment())
+    """The settings for the current environment, built once per distinct environment."""
+    return _settings_from(frozenset(environment().items()))
 
 
 def parameter_path(stage: str, name: str) -> str:
     return f"/contributor-metrics/{stage}/{name}"
 
 
+@functools.lru_cache(maxsize=8)
 def _read_ssm_parameter(path: str) -> str:
+    """A SecureString's value, read once per warm Lambda container."""
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -156,7 +171,6 @@ UNAUTHENTICATED_WARNING = (
 )
 
 
-@functools.lru_cache(maxsize=1)
 def get_github_token() -> str | None:
     """The GitHub token, or None locally without one (unauthenticated, with a warning)."""
     settings = get_settings()
@@ -169,7 +183,6 @@ def get_github_token() -> str | None:
     return token
 
 
-@functools.lru_cache(maxsize=1)
 def get_db_url() -> str:
     settings = get_settings()
     if in_lambda():
@@ -179,5 +192,5 @@ def get_db_url() -> str:
 
 def reset_caches() -> None:
     """Forget resolved settings and secrets (tests change the environment between cases)."""
-    for cached in (environment, get_settings, get_github_token, get_db_url):
+    for cached in (_dotenv_file, _settings_from, _read_ssm_parameter):
         cached.cache_clear()

@@ -118,3 +118,20 @@ def test_importing_app_needs_no_aws_and_no_network(tmp_path):
                             timeout=60)
     assert result.returncode == 0, result.stderr
     assert "imported contributor-metrics" in result.stdout
+
+
+def test_a_changed_environment_is_seen_without_restarting(monkeypatch):
+    assert config.get_settings().org == "aws-amplify"
+    monkeypatch.setenv("GITHUB_ORG", "acme")
+    monkeypatch.setenv("DB_URL", "sqlite:///other.db")
+    assert config.get_settings().org == "acme" and config.get_db_url() == "sqlite:///other.db"
+
+
+@mock_aws
+def test_ssm_is_asked_once_per_warm_container(monkeypatch):
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "contributor-metrics-dev-daily")
+    ssm = boto3.client("ssm")
+    ssm.put_parameter(Name="/contributor-metrics/dev/token", Value="first", Type="SecureString")
+    assert config.get_github_token() == "first"
+    ssm.put_parameter(Name="/contributor-metrics/dev/token", Value="second", Type="SecureString", Overwrite=True)
+    assert config.get_github_token() == "first"
