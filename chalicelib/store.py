@@ -97,15 +97,23 @@ _COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
 _COPY_ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
 
 
+# PostgreSQL text and JSONB cannot hold NUL; GitHub text occasionally does. It becomes U+FFFD.
+_NUL, _JSON_NUL = "\x00", "\\u0000"
+
+
 def _copy_text(value) -> str:
     if value is None:
         return "\\N"
     if isinstance(value, (dict, list)):
         value = orjson.dumps(value, default=str).decode()
+        if _JSON_NUL in value:
+            value = value.replace(_JSON_NUL, "\\ufffd")
     elif isinstance(value, datetime):
         return value.isoformat()
     elif not isinstance(value, str):
         return str(value)
+    elif _NUL in value:
+        value = value.replace(_NUL, "\ufffd")
     if _COPY_SPECIAL.search(value) is None:
         return value
     return _COPY_SPECIAL.sub(lambda match: _COPY_ESCAPES[match.group()], value)

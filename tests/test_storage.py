@@ -222,3 +222,12 @@ def test_a_batch_keeps_each_rows_own_labels_and_text_exactly(session):
     assert first.labels == [] and first.body == odd_text
     assert [label["name"] for label in second.labels] == ["a", "b"] and second.body == ""
     assert third.labels is None and third.body is None and third.assignees[0]["login"] == "alice"
+
+
+def test_nul_characters_from_github_do_not_break_a_batch(session):
+    rows = [issue_row(an_issue(body="before\x00after", milestone={"title": "v\x001"}))]
+    assert upsert(session, Issue, rows).inserted == 1
+    session.commit()
+    stored = session.get(Issue, 7007)
+    assert stored.body.startswith("before") and stored.body.endswith("after")
+    assert stored.milestone["title"] in ("v\x001", "v\ufffd1")
