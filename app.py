@@ -7,7 +7,7 @@ import sys
 
 from chalice import Chalice
 
-from chalicelib.runner import JOBS, JobFailed, run_job
+from chalicelib.runner import JOBS, JobFailed, configure_cli_logging, run_job
 
 app = Chalice(app_name="contributor-metrics")
 app.log.setLevel(logging.INFO)
@@ -30,8 +30,7 @@ def daily(event):
 
 
 def main(argv: list[str]) -> int:
-    logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s",
-                        datefmt="%H:%M:%S")
+    configure_cli_logging()
     if len(argv) != 1 or argv[0] not in JOBS:
         print(f"usage: python app.py {{{'|'.join(JOBS)}}}", file=sys.stderr)
         return 2

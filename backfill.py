@@ -6,6 +6,7 @@ rate-limit headers. `--dry-run` shows the windows and an estimate without writin
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 import time
@@ -18,7 +19,7 @@ from chalicelib.config import UNAUTHENTICATED_WARNING, ConfigError, get_db_url, 
 from chalicelib.context import Deadline, JobContext
 from chalicelib.github import GitHubAPI, GitHubAPIError
 from chalicelib.models import create_db_session, upgrade_database
-from chalicelib.runner import JobFailed, masked, run_job
+from chalicelib.runner import JobFailed, configure_cli_logging, masked, run_job
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
@@ -86,6 +87,14 @@ class Progress:
             self.bar.set_postfix_str(f"rate limit: resuming in {left:.0f}s")
             time.sleep(min(1.0, left))
 
+    def redirect_logs(self):
+        """Log lines printed above the bar instead of through it."""
+        if self.bar is None:
+            return contextlib.nullcontext()
+        from tqdm.contrib.logging import logging_redirect_tqdm
+
+        return logging_redirect_tqdm()
+
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
@@ -129,7 +138,7 @@ def dry_run(api: GitHubAPI, settings, plan: BackfillPlan, db_url: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    configure_cli_logging(sys.stderr)
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         settings = get_settings()
@@ -154,8 +163,9 @@ def main(argv: list[str] | None = None) -> int:
             cause = str(getattr(error, "orig", error)).strip().splitlines()[0]
             raise BadInput(f"cannot use the database at {masked(db_url)}: {cause}") from None
         try:
-            ctx = run_job("backfill", settings=settings, api=api, db_url=db_url,
-                          job=lambda ctx: _run(ctx, plan, progress), deadline=Deadline.never())
+            with progress.redirect_logs():
+                ctx = run_job("backfill", settings=settings, api=api, db_url=db_url,
+                              job=lambda ctx: _run(ctx, plan, progress), deadline=Deadline.never())
         finally:
             progress.close()
         print(f"backfill done: {ctx.report.summary()}; {api.stats.summary()}")
