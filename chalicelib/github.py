@@ -187,7 +187,11 @@ class GitHubAPI:
                 continue
             if raw.status_code >= 400 and raw.status_code not in ok_statuses:
                 raise GitHubAPIError(raw.status_code, _safe_url(raw.url or url), _message(raw))
-            return Response(raw.status_code, raw.url or url, _json_or_none(raw), raw.headers, raw.links)
+            data = _json_or_none(raw)
+            if data is None and raw.status_code == 200:
+                raise GitHubAPIError(200, _safe_url(raw.url or url), "the answer is not JSON: "
+                                     + (raw.text or "an empty body").strip()[:120])
+            return Response(raw.status_code, raw.url or url, data, raw.headers, raw.links)
 
     def paginate(self, path_or_url: str, params: dict | None = None) -> Iterator[dict]:
         """Every item of a list endpoint, following `Link: rel="next"` until there is none."""

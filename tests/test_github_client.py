@@ -152,3 +152,9 @@ def test_transfer_check_tells_deleted_from_present(mocked, client):
     transfers = TransferAPI(client)
     assert transfers.check(f"{API}/repos/acme/widgets/issues/1").outcome == "gone"
     assert transfers.check(f"{API}/repos/acme/widgets/issues/2").outcome == "present"
+
+
+def test_an_answer_that_is_not_json_is_a_clear_error(mocked, client):
+    mocked.get(f"{API}/orgs/acme/members", body="<html>Proxy login required</html>", headers=limits())
+    with pytest.raises(GitHubAPIError, match="not JSON: <html>Proxy login required"):
+        client.get("/orgs/acme/members")
