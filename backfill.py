@@ -18,8 +18,8 @@ from chalicelib.backfill import KINDS, BackfillPlan, Coverage, estimate, load_co
 from chalicelib.config import UNAUTHENTICATED_WARNING, ConfigError, get_db_url, get_github_token, get_settings
 from chalicelib.context import Deadline, JobContext
 from chalicelib.github import GitHubAPI, GitHubAPIError
-from chalicelib.models import create_db_session, upgrade_database
-from chalicelib.runner import JobFailed, configure_cli_logging, masked, run_job
+from chalicelib.models import create_db_session
+from chalicelib.runner import JobCouldNotStart, JobFailed, configure_cli_logging, run_job
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
@@ -158,11 +158,6 @@ def main(argv: list[str] | None = None) -> int:
             dry_run(api, settings, plan, db_url)
             return 0
         try:
-            upgrade_database(db_url)
-        except SQLAlchemyError as error:
-            cause = str(getattr(error, "orig", error)).strip().splitlines()[0]
-            raise BadInput(f"cannot use the database at {masked(db_url)}: {cause}") from None
-        try:
             with progress.redirect_logs():
                 ctx = run_job("backfill", settings=settings, api=api, db_url=db_url,
                               job=lambda ctx: _run(ctx, plan, progress), deadline=Deadline.never())
@@ -170,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
             progress.close()
         print(f"backfill done: {ctx.report.summary()}; {api.stats.summary()}")
         return 0
-    except (BadInput, ConfigError) as error:
+    except (BadInput, ConfigError, JobCouldNotStart) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except (JobFailed, GitHubAPIError) as error:

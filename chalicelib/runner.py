@@ -33,6 +33,10 @@ class JobFailed(RuntimeError):
     """A job stopped on an error; the message names the cause. What it committed before stays."""
 
 
+class JobCouldNotStart(JobFailed):
+    """The job never began: its configuration, secrets or database were not usable."""
+
+
 def masked(db_url: str) -> str:
     return make_url(db_url).render_as_string(hide_password=True)
 
@@ -78,7 +82,7 @@ def run_job(name: str, *, lambda_context=None, settings: Settings | None = None,
         session.add(run)
         session.commit()
     except (ConfigError, SQLAlchemyError) as error:
-        raise JobFailed(f"{name} could not start: {describe(error, db_url or '')}") from error
+        raise JobCouldNotStart(f"{name} could not start: {describe(error, db_url or '')}") from error
     ctx = JobContext(settings, api, session,
                      deadline or Deadline.for_run(lambda_context, settings.local_time_budget.total_seconds()))
     failure: BaseException | None = None

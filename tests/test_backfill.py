@@ -134,5 +134,5 @@ def test_unreachable_database_exits_with_status_2(github, app_env, monkeypatch, 
     monkeypatch.setenv("DB_URL", "postgresql+psycopg2://metrics:secret@127.0.0.1:1/metrics")
     assert backfill.main(period()) == 2
     err = capsys.readouterr().err
-    assert "cannot use the database at postgresql+psycopg2://metrics:***@127.0.0.1:1/metrics" in err
+    assert "database error at postgresql+psycopg2://metrics:***@127.0.0.1:1/metrics" in err
     assert "secret" not in err
