@@ -135,3 +135,16 @@ def test_deadline_mid_run_commits_what_was_done_and_the_next_run_finishes(github
     run_job("nrt_events", lambda_context=ShrinkingContext(300))
     assert count(app_env, Event) == 10
     assert last_run(app_env).status == "ok"
+
+
+def test_pages_polled_by_the_original_app_are_paged_past_once(github, invoke, app_env, issue):
+    invoke("nrt_events")
+    session = create_db_session(app_env)
+    session.get(EventPoll, (11, 1)).page_size = None
+    session.commit()
+    session.close()
+    invoke("nrt_events")
+    assert last_run(app_env).counts["timeline_pages"] == {"fetched": 1, "not_modified": 1}
+    assert fetch(app_env, EventPoll, (11, 2)).page_size == 0
+    invoke("nrt_events")
+    assert last_run(app_env).counts["timeline_pages"] == {"fetched": 0, "not_modified": 2}
