@@ -1,13 +1,13 @@
 """The one write path: batched INSERT ... ON CONFLICT upserts that skip unchanged and stale rows."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Iterable
-
+import contextlib
 import functools
 import io
 import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Iterable, Iterator
 
 import orjson
 from sqlalchemy import JSON, Column, MetaData, Table, and_, case, literal_column, or_, select, tuple_
@@ -34,6 +34,17 @@ class UpsertCounts:
     @property
     def written(self) -> int:
         return self.inserted + self.updated
+
+
+@contextlib.contextmanager
+def committed(session: Session) -> Iterator[Session]:
+    """One unit of work: committed when the block ends, rolled back (and re-raised) when it fails."""
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
 
 
 def _newest_per_key(rows: Iterable[dict], key: list[str], replication_key: str | None) -> list[dict]:

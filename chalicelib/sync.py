@@ -11,6 +11,7 @@ from .context import JobContext
 from .entities import ISSUES, MEMBERS, PULL_REQUESTS, entity_for_item, org_and_repo, parse_timestamp
 from .github import Window, whole_seconds
 from .models import Issue, Member, PullRequest, SyncState
+from .store import committed
 from .transfers import reconcile_transfers, settle_missing
 
 log = logging.getLogger(__name__)
@@ -56,14 +57,10 @@ def store_items(ctx: JobContext, items: Iterable[dict]) -> list[dict]:
             continue
         entity = entity_for_item(item)
         by_entity[entity].append(entity.to_row(item))
-    try:
+    with committed(ctx.session) as session:
         for entity, rows in by_entity.items():
             if rows:
-                ctx.report.add(entity.name, entity.upsert(ctx.session, rows))
-        ctx.session.commit()
-    except Exception:
-        ctx.session.rollback()
-        raise
+                ctx.report.add(entity.name, entity.upsert(session, rows))
     return [row for rows in by_entity.values() for row in rows]
 
 
@@ -114,8 +111,7 @@ def sync_recent(ctx: JobContext) -> None:
 def sync_members(ctx: JobContext) -> None:
     """Store the org's members; mark those no longer listed inactive (never delete); reactivate returners."""
     payloads = list(ctx.api.paginate(MEMBERS.source.format(org=ctx.settings.org)))
-    session = ctx.session
-    try:
+    with committed(ctx.session) as session:
         ctx.report.add(MEMBERS.name, MEMBERS.upsert(session, [MEMBERS.to_row(p) for p in payloads]))
         active = session.scalar(select(func.count()).select_from(Member).where(Member.inactive.is_not(True)))
         if not payloads and active:
@@ -127,10 +123,6 @@ def sync_members(ctx: JobContext) -> None:
                 .where(Member.id.not_in([p["id"] for p in payloads]), Member.inactive.is_not(True))
                 .values(inactive=True, inactive_dt=parse_timestamp(ctx.started), row_hash=None))
             ctx.report.deactivated += result.rowcount
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
 
 
 def every_30_min(ctx: JobContext) -> None:
@@ -139,24 +131,24 @@ def every_30_min(ctx: JobContext) -> None:
     reconcile_transfers(ctx)
 
 
+def _created_in(ctx: JobContext, model, repo: str, window: Window):
+    """Rows of `model` for one repo of the org created within the window."""
+    return (model.org == ctx.settings.org, model.repo == repo,
+            model.created_at.between(parse_timestamp(window.start), parse_timestamp(window.end)))
+
+
 def _stored_counts(ctx: JobContext, repo: str, window: Window) -> tuple[int, int]:
     """Items and merged PRs we hold for a repo created within a window."""
-    start, end = parse_timestamp(window.start), parse_timestamp(window.end)
-    total = 0
-    for model in (Issue, PullRequest):
-        total += ctx.session.scalar(select(func.count()).select_from(model).where(
-            model.org == ctx.settings.org, model.repo == repo, model.created_at.between(start, end)))
+    total = sum(ctx.session.scalar(select(func.count()).select_from(model).where(
+        *_created_in(ctx, model, repo, window))) for model in (Issue, PullRequest))
     merged = ctx.session.scalar(select(func.count()).select_from(PullRequest).where(
-        PullRequest.org == ctx.settings.org, PullRequest.repo == repo, PullRequest.merged.is_(True),
-        PullRequest.created_at.between(start, end)))
+        *_created_in(ctx, PullRequest, repo, window), PullRequest.merged.is_(True)))
     return total, merged
 
 
 def _stored_rows_in(ctx: JobContext, repo: str, window: Window) -> Iterator[dict]:
-    start, end = parse_timestamp(window.start), parse_timestamp(window.end)
     for model in (Issue, PullRequest):
-        rows = ctx.session.execute(select(model.id, model.url).where(
-            model.org == ctx.settings.org, model.repo == repo, model.created_at.between(start, end))).all()
+        rows = ctx.session.execute(select(model.id, model.url).where(*_created_in(ctx, model, repo, window))).all()
         for row in rows:
             yield {"id": row.id, "url": row.url, "model": model}
 

@@ -12,6 +12,7 @@ from .context import Deadline, JobContext
 from .entities import EVENT_POLLS, EVENTS
 from .github import PAGE_SIZE, GitHubAPIError, TimelineAPI, TimelinePage
 from .models import EventPoll
+from .store import committed
 from .sync import search_and_store
 from .transfers import reconcile_transfers
 
@@ -67,13 +68,9 @@ def store_timeline(ctx: JobContext, fetch: TimelineFetch) -> None:
         polls.append(EVENT_POLLS.to_row(item["id"], page.page_no, item["updated_at"], page.etag, len(page.events)))
     if not polls:
         return
-    try:
-        ctx.report.add(EVENTS.name, EVENTS.upsert(ctx.session, events))
-        EVENT_POLLS.upsert(ctx.session, polls)
-        ctx.session.commit()
-    except Exception:
-        ctx.session.rollback()
-        raise
+    with committed(ctx.session) as session:
+        ctx.report.add(EVENTS.name, EVENTS.upsert(session, events))
+        EVENT_POLLS.upsert(session, polls)
 
 
 def _known_polls(ctx: JobContext, ids: list[int]) -> dict[int, dict[int, EventPoll]]:

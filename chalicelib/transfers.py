@@ -10,7 +10,9 @@ from sqlalchemy.orm import aliased
 from .context import JobContext
 from .entities import TRANSFERS, parse_timestamp
 from .github import TransferAPI, TransferCheck
-from .models import Event, EventPoll, Issue, TransferCheck as CheckedPair
+from .models import Event, EventPoll, Issue
+from .models import TransferCheck as CheckedPair
+from .store import committed
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +40,7 @@ def _remember(ctx: JobContext, issue_id: int, twin_id: int, outcome: str) -> Non
 
 def apply_check(ctx: JobContext, model, old, check: TransferCheck, twin_id: int = NO_TWIN) -> None:
     """Act on what GitHub said of an item's URL, in one transaction."""
-    session = ctx.session
-    try:
+    with committed(ctx.session) as session:
         if check.outcome == "moved":
             new_id = check.new_issue["id"]
             if session.get(Issue, new_id) is None:
@@ -58,10 +59,6 @@ def apply_check(ctx: JobContext, model, old, check: TransferCheck, twin_id: int 
             log.warning("%s answers %s: deleted on GitHub, removed with its events", old.url, check.status)
         else:
             _remember(ctx, old.id, twin_id, "present")
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
 
 
 def transfer_candidates(ctx: JobContext) -> list[tuple[Issue, int]]:
