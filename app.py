@@ -7,7 +7,8 @@ import sys
 
 from chalice import Chalice
 
-from chalicelib.runner import JOBS, JobFailed, configure_cli_logging, run_job
+from chalicelib.cli import configure_cli_logging
+from chalicelib.runner import JOBS, JobFailed, run_job
 
 app = Chalice(app_name="contributor-metrics")
 app.log.setLevel(logging.INFO)

@@ -10,16 +10,17 @@ import contextlib
 import logging
 import sys
 import time
-from datetime import date, datetime, time as day_time, timezone
+from datetime import datetime, time as day_time, timezone
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from chalicelib.backfill import KINDS, BackfillPlan, Coverage, estimate, load_coverage, run_backfill
+from chalicelib.cli import configure_cli_logging, day
 from chalicelib.config import UNAUTHENTICATED_WARNING, ConfigError, get_db_url, get_github_token, get_settings
 from chalicelib.context import Deadline, JobContext
 from chalicelib.github import GitHubAPI, GitHubAPIError
 from chalicelib.models import create_db_session
-from chalicelib.runner import JobCouldNotStart, JobFailed, configure_cli_logging, run_job
+from chalicelib.runner import JobCouldNotStart, JobFailed, run_job
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
@@ -27,13 +28,6 @@ EXIT_FAILED = 1
 
 class BadInput(Exception):
     """Something the user can fix: the message says what; the exit status is 2."""
-
-
-def day(text: str) -> date:
-    try:
-        return datetime.strptime(text, "%Y-%m-%d").date()
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2024-01-31") from None
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

@@ -5,24 +5,18 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from chalicelib.cli import day
 from chalicelib.config import ConfigError, get_db_url
 from chalicelib.models import get_engine, upgrade_database
 from chalicelib.report import as_csv, as_html, as_json, as_table, build_report
-from chalicelib.runner import masked
+from chalicelib.runner import describe
 
 UNITS = {"m": 1 / 60, "h": 1, "d": 24, "w": 168}
-
-
-def day(value: str) -> date:
-    try:
-        return datetime.strptime(value, "%Y-%m-%d").date()
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2024-01-31") from None
 
 
 def duration_hours(value: str) -> float:
@@ -53,8 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except SQLAlchemyError as error:
-        cause = str(getattr(error, "orig", error)).strip().splitlines()[0]
-        print(f"error: cannot read the database at {masked(db_url)}: {cause}", file=sys.stderr)
+        print(f"error: {describe(error, db_url)}", file=sys.stderr)
         return 2
     if report.empty:
         print(f"No issues or pull requests by outside contributors were created from {args.since} to "

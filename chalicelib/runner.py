@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 import time
 from datetime import datetime, timezone
 from typing import Callable
@@ -116,13 +115,6 @@ def run_job(name: str, *, lambda_context=None, settings: Settings | None = None,
             send_failure_alert(settings, name, message)
         raise JobFailed(f"{name} failed: {message}") from failure
     return ctx
-
-
-def configure_cli_logging(stream=sys.stdout) -> None:
-    """Progress lines for a person at a terminal; Alembic's per-migration chatter kept out of them."""
-    logging.basicConfig(stream=stream, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s",
-                        datefmt="%H:%M:%S")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def log_event(job: str, settings: Settings, **fields) -> None:
