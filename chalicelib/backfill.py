@@ -1,13 +1,12 @@
 """History for any period: per repo and kind, windows under the search cap, checkpointed as they complete."""
 from __future__ import annotations
 
-import logging
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import Callable
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import SQLAlchemyError
 
 from .context import JobContext
 from .entities import parse_timestamp
@@ -15,8 +14,6 @@ from .github import PAGE_SIZE, SEARCH_RESULT_CAP, GitHubAPI, Window
 from .models import BackfillCheckpoint
 from .sync import store_items
 from .timeline import sync_timelines
-
-log = logging.getLogger(__name__)
 
 KINDS = {"issues": "is:issue", "prs": "is:pr"}
 SEARCHES_PER_MINUTE = 30
@@ -66,9 +63,10 @@ def checkpoint(ctx: JobContext, repo: str, kind: str, window: Window, items: int
     ctx.session.commit()
 
 
-def run_backfill(ctx: JobContext, plan: BackfillPlan, progress=None) -> None:
+def run_backfill(ctx: JobContext, plan: BackfillPlan, progress: Callable[[str, int], None]) -> None:
     """Store every issue/PR created in the plan's period, window by window; each finished window is a
-    checkpoint, so an interrupted run resumes where it stopped (unless `restart`)."""
+    checkpoint, so an interrupted run resumes where it stopped (unless `restart`). `progress` is told of
+    each window (a line of text and its item count)."""
     org = ctx.settings.org
     for repo in plan.repos:
         for kind in plan.kinds:
@@ -89,10 +87,7 @@ def run_backfill(ctx: JobContext, plan: BackfillPlan, progress=None) -> None:
                 ctx.report.repos[repo]["items"] += len(rows)
                 message = (f"{repo} {kind} {window.qualifier('created')}: {len(rows)} items "
                            f"({ctx.api.stats.summary()})")
-                if progress is not None:
-                    progress(message, len(rows))
-                else:
-                    log.info(message)
+                progress(message, len(rows))
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """The one GitHub REST client: auth, retries, pagination, rate limits, conditional requests, search windows.
 
-Everything that talks to GitHub goes through `GitHubAPI.request`; `TimelineAPI` and `TransferAPI` wrap one
+Everything that talks to GitHub goes through `GitHubAPI.get`; `TimelineAPI` and `TransferAPI` wrap one
 shared instance (so they share its rate-limit state and counters) and add only what their calls mean.
 """
 from __future__ import annotations

@@ -7,7 +7,7 @@ from sqlalchemy import text
 
 import report as report_command
 from chalicelib.entities import event_row, issue_row, member_row, pull_request_row, transfer_row
-from chalicelib.models import Event, Issue, Member, PullRequest, Transfer, create_all, create_db_session, get_engine
+from chalicelib.models import Event, Issue, Member, PullRequest, Transfer, create_all, create_db_session
 from chalicelib.report import answered_by, kaplan_meier, survival_quantile
 from chalicelib.store import upsert
 from fake_github import commented, item, labeled, user

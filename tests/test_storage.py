@@ -10,8 +10,7 @@ import pytest
 from sqlalchemy import create_engine, inspect, select, text
 
 from chalicelib.entities import event_row, issue_row, member_row, pull_request_row, transfer_row
-from chalicelib.models import (Event, Issue, Member, PullRequest, Transfer, create_all, create_db_session,
-                               upgrade_database)
+from chalicelib.models import (Event, Issue, Member, PullRequest, Transfer, create_all, upgrade_database)
 from chalicelib.store import upsert
 from fake_github import item, reactions, user
 
