@@ -2,13 +2,15 @@
 
 `python app.py every_30_min|nrt_events|daily` runs one job once, locally.
 """
+
 import logging
 import sys
 
 from chalice import Chalice
 
 from chalicelib.cli import configure_cli_logging
-from chalicelib.runner import JOBS, JobFailed, run_job
+from chalicelib.jobs import JOBS
+from chalicelib.runner import JobFailed, run_job
 
 app = Chalice(app_name="contributor-metrics")
 app.log.setLevel(logging.INFO)

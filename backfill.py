@@ -3,6 +3,7 @@
 Resumable (completed windows are checkpointed in the database), idempotent, and paced by GitHub's own
 rate-limit headers. `--dry-run` shows the windows and an estimate without writing anything.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -10,14 +11,16 @@ import contextlib
 import logging
 import sys
 import time
-from datetime import datetime, time as day_time, timezone
+from datetime import UTC, datetime
+from datetime import time as day_time
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from chalicelib.backfill import KINDS, BackfillPlan, Coverage, estimate, load_coverage, run_backfill
+from chalicelib import jobs
+from chalicelib.backfill import KINDS, BackfillPlan, WindowDone, estimate, load_coverage
 from chalicelib.cli import configure_cli_logging, day
 from chalicelib.config import UNAUTHENTICATED_WARNING, ConfigError, get_db_url, get_github_token, get_settings
-from chalicelib.context import Deadline, JobContext
+from chalicelib.context import Deadline
 from chalicelib.github import GitHubAPI, GitHubAPIError
 from chalicelib.models import create_db_session
 from chalicelib.runner import JobCouldNotStart, JobFailed, run_job
@@ -33,17 +36,23 @@ class BadInput(Exception):
 def parse_args(argv: list[str]) -> argparse.Namespace:
     settings = get_settings()
     parser = argparse.ArgumentParser(prog="backfill.py", description=__doc__.splitlines()[0])
-    parser.add_argument("--since", type=day, default=settings.reconcile_since.date(),
-                        help=f"first creation day to load (default {settings.reconcile_since.date()})")
-    parser.add_argument("--until", type=day, default=datetime.now(timezone.utc).date(),
-                        help="last creation day to load (default today)")
+    parser.add_argument(
+        "--since",
+        type=day,
+        default=settings.reconcile_since.date(),
+        help=f"first creation day to load (default {settings.reconcile_since.date()})",
+    )
+    parser.add_argument(
+        "--until", type=day, default=datetime.now(UTC).date(), help="last creation day to load (default today)"
+    )
     parser.add_argument("--repos", help="comma-separated repo names (default GITHUB_REPOS)")
     parser.add_argument("--only", choices=sorted(KINDS), help="only issues or only pull requests (prs)")
     parser.add_argument("--events", action="store_true", help="also load the timeline events of each item")
     parser.add_argument("--dry-run", action="store_true", help="print the windows and an estimate; write nothing")
     parser.add_argument("--restart", action="store_true", help="ignore checkpoints and load the whole period again")
-    parser.add_argument("--unauthenticated", action="store_true",
-                        help="run without GH_TOKEN at GitHub's unauthenticated limits")
+    parser.add_argument(
+        "--unauthenticated", action="store_true", help="run without GH_TOKEN at GitHub's unauthenticated limits"
+    )
     args = parser.parse_args(argv)
     if args.since > args.until:
         parser.error(f"--since {args.since} is after --until {args.until}")
@@ -63,12 +72,12 @@ class Progress:
 
             self.bar = tqdm(unit=" items", dynamic_ncols=True, desc="backfill")
 
-    def window_done(self, message: str, items: int) -> None:
+    def window_done(self, done: WindowDone) -> None:
         self.windows += 1
         if self.bar is None:
-            logging.getLogger("backfill").info(message)
+            logging.getLogger("backfill").info(done.describe())
             return
-        self.bar.update(items)
+        self.bar.update(len(done.rows))
         self.bar.set_postfix_str(f"{self.windows} windows; {self.stats_text()}")
 
     def sleep(self, seconds: float) -> None:
@@ -103,32 +112,35 @@ def resolve_repos(api: GitHubAPI, settings, requested: str | None) -> tuple[str,
         repos = settings.repos
     for repo in repos:
         try:
-            api.get(f"/repos/{settings.org}/{repo}")
+            api.repo(settings.org, repo)
         except GitHubAPIError as error:
             if error.status == 404:
-                raise BadInput(f"unknown repo {settings.org}/{repo}: GitHub answered 404 (check the name, and "
-                               f"that the token can see it)") from None
+                raise BadInput(
+                    f"unknown repo {settings.org}/{repo}: GitHub answered 404 (check the name, and "
+                    f"that the token can see it)"
+                ) from None
             raise
     return repos
 
 
 def dry_run(api: GitHubAPI, settings, plan: BackfillPlan, db_url: str) -> None:
     """Print the plan; checkpoints are read if the database already has them, nothing is written."""
+
     def covered(repo, kind, window):
         try:
-            session = create_db_session(db_url)
-            with session:
-                context = JobContext(settings, api, session, Deadline.never())
-                return load_coverage(context, repo, kind).covers(window)
+            with create_db_session(db_url) as session:
+                return load_coverage(session, repo, kind).covers(window)
         except SQLAlchemyError:
-            return Coverage([]).covers(window)
+            return False
 
     result = estimate(api, settings.org, plan, covered)
     for line in result.lines:
         print(line)
-    print(f"estimate: {result.items} items, ~{result.search_requests} search requests"
-          + (f" and ~{result.core_requests} timeline requests" if plan.events else "")
-          + f", at least {result.minutes:.1f} min at GitHub's 30 searches/min. Nothing was written.")
+    print(
+        f"estimate: {result.items} items, ~{result.search_requests} search requests"
+        + (f" and ~{result.core_requests} timeline requests" if plan.events else "")
+        + f", at least {result.minutes:.1f} min at GitHub's 30 searches/min. Nothing was written."
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -138,23 +150,35 @@ def main(argv: list[str] | None = None) -> int:
         settings = get_settings()
         token = get_github_token()
         if token is None and not args.unauthenticated:
-            raise BadInput(UNAUTHENTICATED_WARNING.replace("calling GitHub unauthenticated", "refusing to backfill")
-                           + " Or pass --unauthenticated to go ahead at those limits.")
+            raise BadInput(
+                UNAUTHENTICATED_WARNING.replace("calling GitHub unauthenticated", "refusing to backfill")
+                + " Or pass --unauthenticated to go ahead at those limits."
+            )
         progress = Progress(lambda: api.stats.summary(), interactive=sys.stderr.isatty() and not args.dry_run)
         api = GitHubAPI(settings.api_url, token, sleep=progress.sleep, pool_size=settings.timeline_workers + 2)
         plan = BackfillPlan(
-            since=datetime.combine(args.since, day_time.min, timezone.utc),
-            until=datetime.combine(args.until, day_time(23, 59, 59), timezone.utc),
+            since=datetime.combine(args.since, day_time.min, UTC),
+            until=datetime.combine(args.until, day_time(23, 59, 59), UTC),
             repos=resolve_repos(api, settings, args.repos),
-            kinds=(args.only,) if args.only else tuple(KINDS), events=args.events, restart=args.restart)
+            kinds=(args.only,) if args.only else tuple(KINDS),
+            events=args.events,
+            restart=args.restart,
+        )
         db_url = get_db_url()
         if args.dry_run:
             dry_run(api, settings, plan, db_url)
             return 0
         try:
             with progress.redirect_logs():
-                ctx = run_job("backfill", settings=settings, api=api, db_url=db_url,
-                              job=lambda ctx: _run(ctx, plan, progress), deadline=Deadline.never())
+                ctx = run_job(
+                    "backfill",
+                    settings=settings,
+                    api=api,
+                    db_url=db_url,
+                    repos=plan.repos,
+                    job=lambda ctx: jobs.backfill(ctx, plan, progress.window_done),
+                    deadline=Deadline.never(),
+                )
         finally:
             progress.close()
         print(f"backfill done: {ctx.report.summary()}; {api.stats.summary()}")
@@ -168,11 +192,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted: completed windows are kept; run the same command again to resume.", file=sys.stderr)
         return 130
-
-
-def _run(ctx: JobContext, plan: BackfillPlan, progress: Progress) -> None:
-    ctx.repos = list(plan.repos)
-    run_backfill(ctx, plan, progress.window_done)
 
 
 if __name__ == "__main__":

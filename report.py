@@ -1,11 +1,12 @@
 """How outside contributors are treated, from the synced data:
 `python report.py --since 2026-01-01 --format html --sla 72h`."""
+
 from __future__ import annotations
 
 import argparse
 import re
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -27,7 +28,7 @@ def duration_hours(value: str) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
     parser = argparse.ArgumentParser(prog="report.py", description=__doc__.splitlines()[0])
     parser.add_argument("--since", type=day, default=today - timedelta(days=90), help="default: 90 days ago")
     parser.add_argument("--until", type=day, default=today, help="default: today")
@@ -50,9 +51,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {describe(error, db_url)}", file=sys.stderr)
         return 2
     if report.empty:
-        print(f"No issues or pull requests by outside contributors were created from {args.since} to "
-              f"{args.until}{' in ' + ', '.join(repos) if repos else ''}: nothing to report. "
-              "(An empty database? Load some history with backfill.py first.)")
+        print(
+            f"No issues or pull requests by outside contributors were created from {args.since} to "
+            f"{args.until}{' in ' + ', '.join(repos) if repos else ''}: nothing to report. "
+            "(An empty database? Load some history with backfill.py first.)"
+        )
         return 0
     rendered = {"table": as_table, "csv": as_csv, "json": as_json, "html": as_html}[args.format](report)
     output = args.output or ("contributor-metrics-report.html" if args.format == "html" else None)

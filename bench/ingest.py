@@ -1,6 +1,6 @@
 """Database ingest rate: the batched upsert against the original's one ORM add + commit per row, same data, same run.
 
-    bash tests/with-postgres python bench/ingest.py [--rows 100000] [--baseline-rows 5000]
+    bash tests/with-postgres python3 -m bench.ingest [--rows 100000] [--baseline-rows 5000]
 
 Upserts realistic issue payloads into PostgreSQL (TEST_PG_URL, or --db-url) in streamed batches and prints rows/s
 for a first insert, a re-upsert with no change and a re-upsert with 10% changed, the baseline's rows/s measured
@@ -8,6 +8,7 @@ on the first --baseline-rows of the same payloads, and the peak memory. Both sid
 (as the GitHub client hands them over) to committed rows; generating the synthetic payloads is not timed.
 Writes bench/results/ingest.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,16 +21,14 @@ import time
 from itertools import islice
 from pathlib import Path
 
+from sqlalchemy import text
+
+from chalicelib.entities import issue_row
+from chalicelib.models import Issue, create_all, create_db_session, get_engine
+from chalicelib.store import upsert
+from tests.fake_github import item, user
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
-
-from sqlalchemy import text  # noqa: E402
-
-from chalicelib.entities import issue_row  # noqa: E402
-from chalicelib.models import Issue, create_all, create_db_session, get_engine  # noqa: E402
-from chalicelib.store import upsert  # noqa: E402
-from fake_github import item, user  # noqa: E402
 
 BATCH = 1000
 REPOS = ["amplify-js", "amplify-cli", "amplify-ui", "docs"]
@@ -40,13 +39,20 @@ def payloads(count: int, *, changed_every: int = 0, seed: int = 3):
     rng = random.Random(seed)
     people = [user(f"user{n}", 20_000 + n) for n in range(500)]
     for n in range(1, count + 1):
-        payload = item("https://api.github.com", "aws-amplify", REPOS[n % len(REPOS)], n, item_id=n,
-                       author=rng.choice(people), created=f"2024-{1 + n % 12:02d}-{1 + n % 28:02d}T10:00:00Z",
-                       updated=f"2024-{1 + n % 12:02d}-{1 + n % 28:02d}T12:00:00Z",
-                       title=f"Issue {n}: something about {rng.choice(['auth', 'storage', 'api', 'ui'])}",
-                       body="Steps to reproduce:\n" + "lorem ipsum " * rng.randint(5, 60),
-                       labels=rng.sample(["bug", "feature-request", "pending-response", "auth", "p2"], 2),
-                       comments=rng.randint(0, 20))
+        payload = item(
+            "https://api.github.com",
+            "aws-amplify",
+            REPOS[n % len(REPOS)],
+            n,
+            item_id=n,
+            author=rng.choice(people),
+            created=f"2024-{1 + n % 12:02d}-{1 + n % 28:02d}T10:00:00Z",
+            updated=f"2024-{1 + n % 12:02d}-{1 + n % 28:02d}T12:00:00Z",
+            title=f"Issue {n}: something about {rng.choice(['auth', 'storage', 'api', 'ui'])}",
+            body="Steps to reproduce:\n" + "lorem ipsum " * rng.randint(5, 60),
+            labels=rng.sample(["bug", "feature-request", "pending-response", "auth", "p2"], 2),
+            comments=rng.randint(0, 20),
+        )
         if changed_every and n % changed_every == 0:
             payload["title"] += " (edited)"
             payload["updated_at"] = payload["updated_at"].replace("T12:", "T13:")
@@ -105,8 +111,10 @@ def main() -> int:
     parser.add_argument("--db-url", default=os.environ.get("TEST_PG_URL"))
     args = parser.parse_args()
     if not args.db_url or not args.db_url.startswith("postgresql"):
-        print("error: needs PostgreSQL: run `bash tests/with-postgres python bench/ingest.py`, or pass --db-url",
-              file=sys.stderr)
+        print(
+            "error: needs PostgreSQL: run `bash tests/with-postgres python bench/ingest.py`, or pass --db-url",
+            file=sys.stderr,
+        )
         return 2
     create_all(args.db_url)
     empty(args.db_url)
@@ -115,26 +123,42 @@ def main() -> int:
     empty(args.db_url)
     memory_before = peak_memory_mb()
     phases = {}
-    for name, stream in [("first insert", payloads(args.rows)), ("re-upsert, no change", payloads(args.rows)),
-                         ("re-upsert, 10% changed", payloads(args.rows, changed_every=10))]:
+    for name, stream in [
+        ("first insert", payloads(args.rows)),
+        ("re-upsert, no change", payloads(args.rows)),
+        ("re-upsert, 10% changed", payloads(args.rows, changed_every=10)),
+    ]:
         seconds, totals = upsert_all(args.db_url, stream)
         phases[name] = {"rows_per_second": round(args.rows / seconds), "seconds": round(seconds, 2), **totals}
     peak = peak_memory_mb()
     print(f"{'phase':<28}{'rows/s':>10}{'seconds':>10}{'inserted':>10}{'updated':>10}{'unchanged':>11}")
     print(f"{'baseline: add+commit/row':<28}{base_rate:>10.0f}{base_seconds:>10.2f}{base_rows:>10}{0:>10}{0:>11}")
     for name, figures in phases.items():
-        print(f"{name:<28}{figures['rows_per_second']:>10}{figures['seconds']:>10}{figures['inserted']:>10}"
-              f"{figures['updated']:>10}{figures['unchanged']:>11}")
+        print(
+            f"{name:<28}{figures['rows_per_second']:>10}{figures['seconds']:>10}{figures['inserted']:>10}"
+            f"{figures['updated']:>10}{figures['unchanged']:>11}"
+        )
     speedup = phases["first insert"]["rows_per_second"] / base_rate
     print(f"\nfirst insert vs baseline: {speedup:.1f}x (target >= 20x): {'met' if speedup >= 20 else 'MISSED'}")
-    print(f"peak memory: {peak:.0f} MB (before the batched phases: {memory_before:.0f} MB; batches of {BATCH} "
-          f"rows streamed from a generator, never the whole set)")
+    print(
+        f"peak memory: {peak:.0f} MB (before the batched phases: {memory_before:.0f} MB; batches of {BATCH} "
+        f"rows streamed from a generator, never the whole set)"
+    )
     results = ROOT / "bench" / "results"
     results.mkdir(exist_ok=True)
-    (results / "ingest.json").write_text(json.dumps({
-        "rows": args.rows, "baseline": {"rows": base_rows, "rows_per_second": round(base_rate)},
-        "phases": phases, "first_insert_speedup": round(speedup, 1), "peak_memory_mb": round(peak),
-        "memory_before_batches_mb": round(memory_before)}, indent=2))
+    (results / "ingest.json").write_text(
+        json.dumps(
+            {
+                "rows": args.rows,
+                "baseline": {"rows": base_rows, "rows_per_second": round(base_rate)},
+                "phases": phases,
+                "first_insert_speedup": round(speedup, 1),
+                "peak_memory_mb": round(peak),
+                "memory_before_batches_mb": round(memory_before),
+            },
+            indent=2,
+        )
+    )
     return 0
 
 

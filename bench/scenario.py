@@ -1,18 +1,16 @@
 """A synthetic org for the benchmarks, the same for a given seed and moment: 16 repos, ~20,000 issues and PRs
 over three years (one repo well over 2,500), recent activity, members, timelines with ETags, a few transfers."""
+
 from __future__ import annotations
 
 import random
-import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
+from chalicelib.config import DEFAULT_REPOS
+from tests.fake_github import FakeGitHub, commented, labeled, ts, user
 
-from chalicelib.config import DEFAULT_REPOS  # noqa: E402
-from fake_github import FakeGitHub, commented, labeled, ts, user  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 ORG = "aws-amplify"
 YEARS = 3
@@ -29,7 +27,7 @@ def build(api_url: str, now: datetime, *, items: int = 20_000, seed: int = 7) ->
     start = now - timedelta(days=365 * YEARS)
     span = (now - start).total_seconds()
     next_id = 1
-    for repo, weight in zip(DEFAULT_REPOS, WEIGHTS):
+    for repo, weight in zip(DEFAULT_REPOS, WEIGHTS, strict=False):
         count = items * weight // sum(WEIGHTS)
         for number in range(1, count + 1):
             created = start + timedelta(seconds=span * (number - 1 + rng.random()) / count)
@@ -44,17 +42,28 @@ def build(api_url: str, now: datetime, *, items: int = 20_000, seed: int = 7) ->
             if rng.random() < 0.3:
                 updated = min(now - timedelta(minutes=1), updated + timedelta(hours=rng.expovariate(1 / 300)))
             author = rng.choice(people) if rng.random() > 0.01 else None
-            fake.new_item(repo, number, item_id=next_id, author=author, created=ts(created), updated=ts(updated),
-                          closed=ts(closed) if closed else None, pr=is_pr,
-                          merged=ts(merged) if merged else None, comments=rng.randint(0, 12))
+            fake.new_item(
+                repo,
+                number,
+                item_id=next_id,
+                author=author,
+                created=ts(created),
+                updated=ts(updated),
+                closed=ts(closed) if closed else None,
+                pr=is_pr,
+                merged=ts(merged) if merged else None,
+                comments=rng.randint(0, 12),
+            )
             next_id += 1
     for payload in recent(fake, now, timedelta(days=1)):
         size = rng.choice([3, 12, 40, 99, 100, 130, 260])
         created = payload["created_at"]
         fake.timelines[payload["id"]] = [
-            commented(900_000_000 + payload["id"] * 1000 + n, rng.choice(people), created) if n % 3 else
-            labeled(900_000_000 + payload["id"] * 1000 + n, rng.choice(fake.members), created, "bug")
-            for n in range(size)]
+            commented(900_000_000 + payload["id"] * 1000 + n, rng.choice(people), created)
+            if n % 3
+            else labeled(900_000_000 + payload["id"] * 1000 + n, rng.choice(fake.members), created, "bug")
+            for n in range(size)
+        ]
     return fake
 
 
@@ -69,8 +78,9 @@ def half_an_hour_of_activity(fake: FakeGitHub, now: datetime, seed: int = 11) ->
     stamp = ts(now)
     repos = list(DEFAULT_REPOS)
     for n in range(3):
-        fake.new_item(repos[n], 90_000 + n, item_id=5_000_000 + n, author=user(f"newcomer{n}", 77_000 + n),
-                      created=stamp)
+        fake.new_item(
+            repos[n], 90_000 + n, item_id=5_000_000 + n, author=user(f"newcomer{n}", 77_000 + n), created=stamp
+        )
     open_items = sorted((p for p in fake.items.values() if p["state"] == "open"), key=lambda p: p["id"])
     for payload in rng.sample(open_items, 2):
         payload.update(state="closed", closed_at=stamp, updated_at=stamp)

@@ -1,4 +1,5 @@
 """E-mail on a failed job run through SES, once per failure streak (the runner decides when)."""
+
 from __future__ import annotations
 
 import logging
@@ -19,8 +20,10 @@ def send_failure_alert(settings: Settings, job: str, error: str | None) -> bool:
     from botocore.exceptions import BotoCoreError, ClientError
 
     subject = f"[contributor-metrics {settings.stage}] {job} failed"
-    body = (f"The {job} job of contributor-metrics (stage {settings.stage}, org {settings.org}) failed:\n\n"
-            f"{error}\n\nLater failures of this job are not mailed until it succeeds again.")
+    body = (
+        f"The {job} job of contributor-metrics (stage {settings.stage}, org {settings.org}) failed:\n\n"
+        f"{error}\n\nLater failures of this job are not mailed until it succeeds again."
+    )
     try:
         boto3.client("ses").send_email(
             Source=settings.send_from_email,

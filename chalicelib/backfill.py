@@ -1,19 +1,20 @@
 """History for any period: per repo and kind, windows under the search cap, checkpointed as they complete."""
+
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Callable
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from .context import JobContext
 from .entities import parse_timestamp
 from .github import PAGE_SIZE, SEARCH_RESULT_CAP, GitHubAPI, Window
 from .models import BackfillCheckpoint
-from .sync import store_items
-from .timeline import sync_timelines
+from .search import store_items
 
 KINDS = {"issues": "is:issue", "prs": "is:pr"}
 SEARCHES_PER_MINUTE = 30
@@ -50,44 +51,78 @@ class Coverage:
         return any(lo <= start and end <= hi for lo, hi in self.spans)
 
 
-def load_coverage(ctx: JobContext, repo: str, kind: str) -> Coverage:
-    rows = ctx.session.execute(select(BackfillCheckpoint.window_start, BackfillCheckpoint.window_end).where(
-        BackfillCheckpoint.repo == repo, BackfillCheckpoint.kind == kind)).all()
+def load_coverage(session: Session, repo: str, kind: str) -> Coverage:
+    rows = session.execute(
+        select(BackfillCheckpoint.window_start, BackfillCheckpoint.window_end).where(
+            BackfillCheckpoint.repo == repo, BackfillCheckpoint.kind == kind
+        )
+    ).all()
     return Coverage([(row.window_start, row.window_end) for row in rows])
 
 
-def checkpoint(ctx: JobContext, repo: str, kind: str, window: Window, items: int) -> None:
-    ctx.session.merge(BackfillCheckpoint(repo=repo, kind=kind, window_start=parse_timestamp(window.start),
-                                         window_end=parse_timestamp(window.end), items=items,
-                                         completed_at=parse_timestamp(datetime.now(timezone.utc))))
-    ctx.session.commit()
+@dataclass
+class WindowDone:
+    """One window's items stored: their rows, and the search requests this window took."""
+
+    repo: str
+    kind: str
+    window: Window
+    rows: list[dict]
+    search_requests: int
+
+    def describe(self) -> str:
+        return (
+            f"{self.repo} {self.kind} {self.window.qualifier('created')}: {len(self.rows)} items, "
+            f"{self.search_requests} search requests"
+        )
 
 
-def run_backfill(ctx: JobContext, plan: BackfillPlan, progress: Callable[[str, int], None]) -> None:
-    """Store every issue/PR created in the plan's period, window by window; each finished window is a
-    checkpoint, so an interrupted run resumes where it stopped (unless `restart`). `progress` is told of
-    each window (a line of text and its item count)."""
-    org = ctx.settings.org
+@dataclass
+class RepoProgress:
+    """A repo's line in the backfill's report."""
+
+    windows: int = 0
+    items: int = 0
+
+
+def windows(ctx: JobContext, plan: BackfillPlan) -> Iterator[WindowDone]:
+    """Store every issue/PR created in the plan's period, window by window, yielding each stored window.
+
+    Windows already checkpointed are skipped without asking GitHub (all of them again with `restart`)."""
     for repo in plan.repos:
         for kind in plan.kinds:
             if plan.restart:
-                ctx.session.execute(delete(BackfillCheckpoint).where(
-                    BackfillCheckpoint.repo == repo, BackfillCheckpoint.kind == kind))
+                ctx.session.execute(
+                    delete(BackfillCheckpoint).where(BackfillCheckpoint.repo == repo, BackfillCheckpoint.kind == kind)
+                )
                 ctx.session.commit()
-            coverage = load_coverage(ctx, repo, kind)
-            query = f"repo:{org}/{repo} {KINDS[kind]}"
-            for window, items in ctx.api.search_windows(query, field="created", window=plan.window,
-                                                         skip=coverage.covers):
+            coverage = load_coverage(ctx.session, repo, kind)
+            query = f"repo:{ctx.settings.org}/{repo} {KINDS[kind]}"
+            searches_before = ctx.api.stats.search
+            for window, items in ctx.api.search_windows(
+                query, field="created", window=plan.window, skip=coverage.covers
+            ):
                 rows = store_items(ctx, items)
-                if plan.events:
-                    sync_timelines(ctx, rows)
-                checkpoint(ctx, repo, kind, window, len(rows))
-                ctx.report.repos.setdefault(repo, {"windows": 0, "items": 0})
-                ctx.report.repos[repo]["windows"] += 1
-                ctx.report.repos[repo]["items"] += len(rows)
-                message = (f"{repo} {kind} {window.qualifier('created')}: {len(rows)} items "
-                           f"({ctx.api.stats.summary()})")
-                progress(message, len(rows))
+                yield WindowDone(repo, kind, window, rows, ctx.api.stats.search - searches_before)
+                searches_before = ctx.api.stats.search
+
+
+def checkpoint(ctx: JobContext, done: WindowDone) -> None:
+    """The window is complete (items and, when asked, their timelines): a resumed run skips it."""
+    ctx.session.merge(
+        BackfillCheckpoint(
+            repo=done.repo,
+            kind=done.kind,
+            window_start=parse_timestamp(done.window.start),
+            window_end=parse_timestamp(done.window.end),
+            items=len(done.rows),
+            completed_at=parse_timestamp(datetime.now(UTC)),
+        )
+    )
+    ctx.session.commit()
+    progress = ctx.report.repos.setdefault(done.repo, RepoProgress())
+    progress.windows += 1
+    progress.items += len(done.rows)
 
 
 @dataclass
@@ -113,8 +148,10 @@ def estimate(api: GitHubAPI, org: str, plan: BackfillPlan, covered=lambda repo, 
             total = api.search_count(f"repo:{org}/{repo} {KINDS[kind]} {plan.window.qualifier('created')}")
             windows = 1 if total <= SEARCH_RESULT_CAP else math.ceil(total / (SEARCH_RESULT_CAP * 0.9))
             pages = max(1, math.ceil(total / PAGE_SIZE)) + (windows if windows > 1 else 0)
-            lines.append(f"{repo} {kind} {plan.window.qualifier('created')}: {total} items, "
-                         f"{windows} window{'s' if windows > 1 else ''}, ~{pages} search requests")
+            lines.append(
+                f"{repo} {kind} {plan.window.qualifier('created')}: {total} items, "
+                f"{windows} window{'s' if windows > 1 else ''}, ~{pages} search requests"
+            )
             items += total
             searches += pages
             if plan.events:

@@ -1,4 +1,5 @@
 """What the command-line entry points (app.py, backfill.py, report.py) share."""
+
 from __future__ import annotations
 
 import argparse
@@ -17,6 +18,7 @@ def day(text: str) -> date:
 
 def configure_cli_logging(stream=sys.stdout) -> None:
     """Progress lines for a person at a terminal; Alembic's per-migration chatter kept out of them."""
-    logging.basicConfig(stream=stream, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s",
-                        datefmt="%H:%M:%S")
+    logging.basicConfig(
+        stream=stream, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S"
+    )
     logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -4,30 +4,74 @@ Importing this module touches neither AWS nor the network, so `chalice package` 
 `app.py` anywhere. Secrets come from SSM Parameter Store inside Lambda and from the environment (or `.env`)
 everywhere else.
 """
+
 from __future__ import annotations
 
 import functools
 import logging
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Mapping
+from datetime import UTC, datetime, timedelta
 
 log = logging.getLogger(__name__)
 
 DEFAULT_REPOS = (
-    "amplify-cli", "amplify-js", "amplify-ui", "amplify-hosting", "amplify-codegen", "amplify-studio",
-    "amplify-flutter", "amplify-swift", "amplify-android", "amplify-category-api", "docs", "discord-bot",
-    "learn", "amplify-cli-export-construct", "maplibre-gl-js-amplify", "amplify-ios-maplibre",
+    "amplify-cli",
+    "amplify-js",
+    "amplify-ui",
+    "amplify-hosting",
+    "amplify-codegen",
+    "amplify-studio",
+    "amplify-flutter",
+    "amplify-swift",
+    "amplify-android",
+    "amplify-category-api",
+    "docs",
+    "discord-bot",
+    "learn",
+    "amplify-cli-export-construct",
+    "maplibre-gl-js-amplify",
+    "amplify-ios-maplibre",
 )
 
 DEFAULT_TRACKED_EVENTS = (
-    "added_to_project", "assigned", "closed", "commented", "connected", "convert_to_draft",
-    "converted_note_to_issue", "converted_to_discussion", "demilestoned", "disconnected", "labeled", "locked",
-    "mentioned", "marked_as_duplicate", "merged", "milestoned", "moved_columns_in_project", "pinned",
-    "ready_for_review", "referenced", "removed_from_project", "renamed", "reopened", "review_dismissed",
-    "review_requested", "review_request_removed", "reviewed", "subscribed", "transferred", "unassigned",
-    "unlabeled", "unlocked", "unmarked_as_duplicate", "unpinned", "unsubscribed", "user_blocked",
+    "added_to_project",
+    "assigned",
+    "closed",
+    "commented",
+    "connected",
+    "convert_to_draft",
+    "converted_note_to_issue",
+    "converted_to_discussion",
+    "demilestoned",
+    "disconnected",
+    "labeled",
+    "locked",
+    "mentioned",
+    "marked_as_duplicate",
+    "merged",
+    "milestoned",
+    "moved_columns_in_project",
+    "pinned",
+    "ready_for_review",
+    "referenced",
+    "removed_from_project",
+    "renamed",
+    "reopened",
+    "review_dismissed",
+    "review_requested",
+    "review_request_removed",
+    "reviewed",
+    "subscribed",
+    "transferred",
+    "unassigned",
+    "unlabeled",
+    "unlocked",
+    "unmarked_as_duplicate",
+    "unpinned",
+    "unsubscribed",
+    "user_blocked",
 )
 
 DEFAULT_DB_URL = "sqlite:///contributor_metrics.db"
@@ -51,7 +95,7 @@ def _env_int(env: Mapping[str, str], name: str, default: int) -> int:
 def _env_date(env: Mapping[str, str], name: str, default: str) -> datetime:
     raw = env.get(name, "").strip() or default
     try:
-        return datetime.strptime(raw, "%Y-%m-%d").replace(tzinfo=timezone.utc)
+        return datetime.strptime(raw, "%Y-%m-%d").replace(tzinfo=UTC)
     except ValueError:
         raise ConfigError(f"{name} must be a date like 2019-01-01, got {raw!r}") from None
 
@@ -72,7 +116,7 @@ class Settings:
     new_items_window: timedelta = timedelta(days=5)
     recently_closed_window: timedelta = timedelta(weeks=1)
     unmerged_window: timedelta = timedelta(weeks=52)
-    reconcile_since: datetime = datetime(2019, 1, 1, tzinfo=timezone.utc)
+    reconcile_since: datetime = datetime(2019, 1, 1, tzinfo=UTC)
     nrt_window: timedelta = timedelta(days=1)
     sync_overlap: timedelta = timedelta(minutes=30)
     tracked_events: frozenset[str] = field(default_factory=lambda: frozenset(DEFAULT_TRACKED_EVENTS))
@@ -86,7 +130,7 @@ class Settings:
         return self.repos == (ALL_REPOS,)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> "Settings":
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
         return cls(
             stage=env.get("STAGE", "").strip() or cls.stage,
             org=env.get("GITHUB_ORG", "").strip() or cls.org,

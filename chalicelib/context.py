@@ -1,11 +1,13 @@
 """What every job is handed: settings, the GitHub client, a database session, a deadline and a report."""
+
 from __future__ import annotations
 
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Callable
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, is_dataclass
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -25,17 +27,17 @@ class Deadline:
         self._seconds_left = seconds_left
 
     @classmethod
-    def after(cls, seconds: float, clock: Callable[[], float] | None = None) -> "Deadline":
+    def after(cls, seconds: float, clock: Callable[[], float] | None = None) -> Deadline:
         clock = clock or time.monotonic
         at = clock() + seconds
         return cls(lambda: at - clock())
 
     @classmethod
-    def never(cls) -> "Deadline":
+    def never(cls) -> Deadline:
         return cls(lambda: float("inf"))
 
     @classmethod
-    def for_run(cls, lambda_context, local_budget_seconds: float) -> "Deadline":
+    def for_run(cls, lambda_context, local_budget_seconds: float) -> Deadline:
         if lambda_context is not None and hasattr(lambda_context, "get_remaining_time_in_millis"):
             margin = min(LAMBDA_SAFETY_SECONDS, lambda_context.get_remaining_time_in_millis() / 10_000)
             return cls(lambda: lambda_context.get_remaining_time_in_millis() / 1000 - margin)
@@ -61,7 +63,7 @@ class RunReport:
     pages_not_modified: int = 0
     stopped_early: bool = False
     warnings: list[str] = field(default_factory=list)
-    repos: dict[str, dict] = field(default_factory=dict)
+    repos: dict[str, Any] = field(default_factory=dict)
 
     def add(self, table: str, counts: UpsertCounts) -> None:
         self.tables[table] += counts
@@ -69,9 +71,13 @@ class RunReport:
     def as_dict(self) -> dict:
         return {
             "tables": {name: vars(c) for name, c in self.tables.items()},
-            "transferred": self.transferred, "removed": self.removed, "deactivated": self.deactivated,
+            "transferred": self.transferred,
+            "removed": self.removed,
+            "deactivated": self.deactivated,
             "timeline_pages": {"fetched": self.pages_fetched, "not_modified": self.pages_not_modified},
-            "stopped_early": self.stopped_early, "warnings": self.warnings[:50], "repos": self.repos,
+            "stopped_early": self.stopped_early,
+            "warnings": self.warnings[:50],
+            "repos": {name: asdict(result) if is_dataclass(result) else result for name, result in self.repos.items()},
         }
 
     def summary(self) -> str:
@@ -88,12 +94,14 @@ class RunReport:
         return "; ".join(parts)
 
 
-@dataclass
+@dataclass(frozen=True)
 class JobContext:
+    """Built once per run by the runner; a job changes nothing here but its report."""
+
     settings: Settings
     api: GitHubAPI
     session: Session
     deadline: Deadline
+    repos: tuple[str, ...]
     report: RunReport = field(default_factory=RunReport)
-    started: datetime = field(default_factory=lambda: datetime.now(timezone.utc).replace(microsecond=0))
-    repos: list[str] | None = None
+    started: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))

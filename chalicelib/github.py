@@ -1,17 +1,22 @@
 """The one GitHub REST client: auth, retries, pagination, rate limits, conditional requests, search windows.
 
-Everything that talks to GitHub goes through `GitHubAPI.get`; `TimelineAPI` and `TransferAPI` wrap one
-shared instance (so they share its rate-limit state and counters) and add only what their calls mean.
+Every GitHub endpoint the app calls is a method here: `GitHubAPI` (search, repos, members), `TimelineAPI`
+(timeline pages) and `TransferAPI` (where an issue URL leads). The latter two wrap one shared `GitHubAPI` (so
+they share its rate-limit state and counters) and add only what their calls mean; everything goes through
+`GitHubAPI.get`.
 """
+
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -21,8 +26,6 @@ log = logging.getLogger(__name__)
 API_VERSION = "2022-11-28"
 SEARCH_RESULT_CAP = 1000
 PAGE_SIZE = 100
-# The earliest moment an issue can have been created on GitHub: the lower bound of "all time" searches.
-GITHUB_EPOCH = datetime(2008, 1, 1, tzinfo=timezone.utc)
 RETRYABLE_STATUSES = frozenset({500, 502, 503, 504})
 SECONDARY_LIMIT_DEFAULT_WAIT = 60.0
 RESET_MARGIN_SECONDS = 1.0
@@ -58,15 +61,20 @@ class RequestStats:
 
     def as_dict(self) -> dict[str, float]:
         return {
-            "search": self.search, "core": self.core, "not_modified": self.not_modified,
-            "retries": self.retries, "rate_limit_waits": self.rate_limit_waits,
+            "search": self.search,
+            "core": self.core,
+            "not_modified": self.not_modified,
+            "retries": self.retries,
+            "rate_limit_waits": self.rate_limit_waits,
             "waited_seconds": round(self.waited_seconds, 1),
         }
 
     def summary(self) -> str:
-        return (f"requests: {self.search} search, {self.core} core, {self.not_modified} not-modified (304)"
-                + (f", {self.retries} retries" if self.retries else "")
-                + (f", waited {self.waited_seconds:.0f}s for rate limits" if self.rate_limit_waits else ""))
+        return (
+            f"requests: {self.search} search, {self.core} core, {self.not_modified} not-modified (304)"
+            + (f", {self.retries} retries" if self.retries else "")
+            + (f", waited {self.waited_seconds:.0f}s for rate limits" if self.rate_limit_waits else "")
+        )
 
 
 @dataclass
@@ -104,30 +112,39 @@ class Window:
     def seconds(self) -> int:
         return int((self.end - self.start).total_seconds())
 
-    def split(self, parts: int) -> list["Window"]:
+    def split(self, parts: int) -> list[Window]:
         """Cut into up to `parts` adjacent windows that share no second and together cover this one."""
         parts = max(2, min(parts, self.seconds + 1))
         step = (self.seconds + 1) / parts
         bounds = [self.start + timedelta(seconds=round(step * i)) for i in range(parts)] + [
-            self.end + timedelta(seconds=1)]
-        return [Window(lo, hi - timedelta(seconds=1)) for lo, hi in zip(bounds, bounds[1:]) if hi > lo]
+            self.end + timedelta(seconds=1)
+        ]
+        return [Window(lo, hi - timedelta(seconds=1)) for lo, hi in itertools.pairwise(bounds) if hi > lo]
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def whole_seconds(moment: datetime) -> datetime:
-    return moment.astimezone(timezone.utc).replace(microsecond=0)
+    return moment.astimezone(UTC).replace(microsecond=0)
 
 
 class GitHubAPI:
     """A `requests.Session` with GitHub's auth, versioning, rate limits, retries and pagination."""
 
-    def __init__(self, base_url: str = "https://api.github.com", token: str | None = None, *,
-                 timeout: float = 30.0, max_retries: int = 5, backoff_cap: float = 60.0,
-                 sleep: Callable[[float], None] | None = None, clock: Callable[[], float] | None = None,
-                 pool_size: int = 8):
+    def __init__(
+        self,
+        base_url: str = "https://api.github.com",
+        token: str | None = None,
+        *,
+        timeout: float = 30.0,
+        max_retries: int = 5,
+        backoff_cap: float = 60.0,
+        sleep: Callable[[float], None] | None = None,
+        clock: Callable[[], float] | None = None,
+        pool_size: int = 8,
+    ):
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.max_retries = max_retries
@@ -141,11 +158,13 @@ class GitHubAPI:
         adapter = requests.adapters.HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size)
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
-        self.session.headers.update({
-            "Accept": "application/vnd.github+json",
-            "X-GitHub-Api-Version": API_VERSION,
-            "User-Agent": "contributor-metrics",
-        })
+        self.session.headers.update(
+            {
+                "Accept": "application/vnd.github+json",
+                "X-GitHub-Api-Version": API_VERSION,
+                "User-Agent": "contributor-metrics",
+            }
+        )
         if token:
             self.session.headers["Authorization"] = f"Bearer {token}"
 
@@ -158,8 +177,15 @@ class GitHubAPI:
     def bucket_for(url: str) -> str:
         return "search" if urlsplit(url).path.rstrip("/").split("/")[-2:-1] == ["search"] else "core"
 
-    def get(self, path_or_url: str, *, params: dict | None = None, etag: str | None = None,
-            allow_redirects: bool = True, ok_statuses: frozenset[int] = frozenset()) -> Response:
+    def get(
+        self,
+        path_or_url: str,
+        *,
+        params: dict | None = None,
+        etag: str | None = None,
+        allow_redirects: bool = True,
+        ok_statuses: frozenset[int] = frozenset(),
+    ) -> Response:
         """GET with every rule of the client; statuses in `ok_statuses` are returned instead of raised."""
         url = self.url(path_or_url)
         bucket = self.bucket_for(url)
@@ -168,8 +194,9 @@ class GitHubAPI:
         while True:
             self._wait_for_bucket(bucket)
             try:
-                raw = self.session.get(url, params=params, headers=headers, timeout=self.timeout,
-                                       allow_redirects=allow_redirects)
+                raw = self.session.get(
+                    url, params=params, headers=headers, timeout=self.timeout, allow_redirects=allow_redirects
+                )
             except (requests.ConnectionError, requests.Timeout) as error:
                 attempt = self._retry_or_raise(attempt, None, url, f"{type(error).__name__}: connection failed")
                 continue
@@ -189,8 +216,11 @@ class GitHubAPI:
                 raise GitHubAPIError(raw.status_code, _safe_url(raw.url or url), _message(raw))
             data = _json_or_none(raw)
             if data is None and raw.status_code == 200:
-                raise GitHubAPIError(200, _safe_url(raw.url or url), "the answer is not JSON: "
-                                     + (raw.text or "an empty body").strip()[:120])
+                raise GitHubAPIError(
+                    200,
+                    _safe_url(raw.url or url),
+                    "the answer is not JSON: " + (raw.text or "an empty body").strip()[:120],
+                )
             return Response(raw.status_code, raw.url or url, data, raw.headers, raw.links)
 
     def paginate(self, path_or_url: str, params: dict | None = None) -> Iterator[dict]:
@@ -207,27 +237,15 @@ class GitHubAPI:
         response = self.get("/search/issues", params={"q": query, "per_page": 1})
         return int(response.data.get("total_count", 0))
 
-    def search_issues(self, query: str, *, field: str = "created", since: datetime | None = None,
-                      until: datetime | None = None) -> Iterator[dict]:
-        """Every issue and PR matching `query` with `field` in [since, until], each once.
+    def search_windows(
+        self, query: str, *, field: str, window: Window, skip: Callable[[Window], bool] | None = None
+    ) -> Iterator[tuple[Window, list[dict]]]:
+        """Every issue and PR matching `query` with `field` in the window, as one (window, items) pair per
+        window that fits under the result cap.
 
         GitHub serves only the first 1,000 results of a search, so a window holding more is cut into smaller
-        windows (down to one second) until each fits.
-        """
-        window = Window(whole_seconds(since or GITHUB_EPOCH),
-                        whole_seconds(until or datetime.fromtimestamp(self.clock(), timezone.utc)))
-        seen: set[int] = set()
-        for _, items in self.search_windows(query, field=field, window=window):
-            for item in items:
-                if item["id"] not in seen:
-                    seen.add(item["id"])
-                    yield item
-
-    def search_windows(self, query: str, *, field: str, window: Window,
-                       skip: Callable[[Window], bool] | None = None) -> Iterator[tuple[Window, list[dict]]]:
-        """Like `search_issues`, one (window, items) pair per window that fits under the result cap.
-
-        `skip` lets a caller pass over windows it already holds (a resumed backfill) without asking GitHub.
+        windows (down to one second) until each fits. `skip` lets a caller pass over windows it already holds
+        (a resumed backfill) without asking GitHub.
         """
         pending = [window]
         while pending:
@@ -244,8 +262,12 @@ class GitHubAPI:
                 pending[0:0] = current.split(parts)
                 continue
             if total > SEARCH_RESULT_CAP:
-                log.warning("search %r matched %d items within one second; GitHub serves only %d of them",
-                            q, total, SEARCH_RESULT_CAP)
+                log.warning(
+                    "search %r matched %d items within one second; GitHub serves only %d of them",
+                    q,
+                    total,
+                    SEARCH_RESULT_CAP,
+                )
             if first.data.get("incomplete_results"):
                 log.warning("GitHub reported incomplete results for %r (search timed out on its side)", q)
             items = list(first.data.get("items") or [])
@@ -257,8 +279,17 @@ class GitHubAPI:
 
     def list_repos(self, org: str) -> list[str]:
         """Names of the org's repositories that are not archived."""
-        return [repo["name"] for repo in self.paginate(f"/orgs/{org}/repos", {"type": "all"})
-                if not repo.get("archived")]
+        return [
+            repo["name"] for repo in self.paginate(f"/orgs/{org}/repos", {"type": "all"}) if not repo.get("archived")
+        ]
+
+    def list_members(self, org: str) -> list[dict]:
+        """The org's members (all of them with a token that can read the org; only public ones without)."""
+        return list(self.paginate(f"/orgs/{org}/members"))
+
+    def repo(self, org: str, name: str) -> dict:
+        """One repository; a GitHubAPIError with status 404 when it does not exist or the token cannot see it."""
+        return self.get(f"/repos/{org}/{name}").data
 
     def _wait_for_bucket(self, bucket: str) -> None:
         with self._bucket_lock:
@@ -270,8 +301,11 @@ class GitHubAPI:
             self.sleep(wait)
 
     def _record_limits(self, headers) -> None:
-        remaining, reset, resource = (headers.get("x-ratelimit-remaining"), headers.get("x-ratelimit-reset"),
-                                      headers.get("x-ratelimit-resource"))
+        remaining, reset, resource = (
+            headers.get("x-ratelimit-remaining"),
+            headers.get("x-ratelimit-reset"),
+            headers.get("x-ratelimit-resource"),
+        )
         if remaining is None or reset is None:
             return
         try:
@@ -303,8 +337,9 @@ class GitHubAPI:
 
     def _retry_after_limit(self, attempt: int, raw: requests.Response, url: str, wait: float) -> int:
         if attempt >= self.max_retries:
-            raise GitHubAPIError(raw.status_code, _safe_url(url), f"still rate limited after {attempt} waits: "
-                                 + _message(raw))
+            raise GitHubAPIError(
+                raw.status_code, _safe_url(url), f"still rate limited after {attempt} waits: " + _message(raw)
+            )
         log.warning("GitHub rate limit (%d) on %s: waiting %.0fs as told", raw.status_code, _safe_url(url), wait)
         self.stats.add(retries=1, rate_limit_waits=1, waited_seconds=wait)
         self.sleep(wait)
@@ -313,7 +348,7 @@ class GitHubAPI:
     def _retry_or_raise(self, attempt: int, status: int | None, url: str, message: str) -> int:
         if attempt >= self.max_retries:
             raise GitHubAPIError(status, _safe_url(url), f"{message} (gave up after {attempt + 1} attempts)")
-        delay = min(self.backoff_cap, 2.0 ** attempt)
+        delay = min(self.backoff_cap, 2.0**attempt)
         log.warning("GitHub %s on %s: retrying in %.0fs", status or "unreachable", _safe_url(url), delay)
         self.stats.add(retries=1)
         self.sleep(delay)
@@ -339,7 +374,9 @@ def _message(raw: requests.Response) -> str:
 def _safe_url(url: str) -> str:
     """The URL without any query-string credentials (tokens travel in headers, but be sure)."""
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}{parts.path}" + (f"?{parts.query}" if "token" not in parts.query.lower() else "")
+    return f"{parts.scheme}://{parts.netloc}{parts.path}" + (
+        f"?{parts.query}" if "token" not in parts.query.lower() else ""
+    )
 
 
 @dataclass
@@ -365,7 +402,7 @@ class TimelineAPI:
 
 
 @dataclass
-class TransferCheck:
+class IssueLocation:
     """Where an issue's API URL leads now: `present`, `moved` (with the new issue) or `gone`."""
 
     outcome: str
@@ -379,14 +416,14 @@ class TransferAPI:
     def __init__(self, api: GitHubAPI):
         self.api = api
 
-    def check(self, issue_url: str) -> TransferCheck:
+    def check(self, issue_url: str) -> IssueLocation:
         response = self.api.get(issue_url, allow_redirects=False, ok_statuses=frozenset({301, 404, 410}))
         if response.status in (404, 410):
-            return TransferCheck("gone", status=response.status)
+            return IssueLocation("gone", status=response.status)
         if response.status == 301:
             location = response.headers.get("Location") or (response.data or {}).get("url")
             if not location:
                 raise GitHubAPIError(301, _safe_url(issue_url), "moved, but GitHub gave no Location")
             new_issue = self.api.get(urljoin(issue_url, location)).data
-            return TransferCheck("moved", new_issue=new_issue, status=301)
-        return TransferCheck("present", status=response.status)
+            return IssueLocation("moved", new_issue=new_issue, status=301)
+        return IssueLocation("present", status=response.status)

@@ -4,6 +4,7 @@ Who counts as a maintainer is decided once, in `maintainer_at`: someone whose `a
 OWNER or COLLABORATOR, or who is in `members` and had not left (`inactive_dt`) at that moment. Bots
 (`[bot]` logins, `Bot` accounts) and the ghost of deleted accounts are neither maintainers nor outsiders.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -57,15 +58,19 @@ def _quoted(values) -> str:
 
 def is_person(login: str, user: str, d: Dialect) -> str:
     """A real account: not deleted (the ghost), not a bot."""
-    return (f"({login} IS NOT NULL AND {login} <> 'ghost' AND {login} NOT LIKE '%[bot]' "
-            f"AND COALESCE({d.json_text(user, 'type')}, 'User') <> 'Bot')")
+    return (
+        f"({login} IS NOT NULL AND {login} <> 'ghost' AND {login} NOT LIKE '%[bot]' "
+        f"AND COALESCE({d.json_text(user, 'type')}, 'User') <> 'Bot')"
+    )
 
 
 def maintainer_at(login: str, association: str, moment: str) -> str:
     """The one definition of a maintainer at a moment."""
-    return (f"(COALESCE({association}, '') IN ({_quoted(MAINTAINER_ASSOCIATIONS)}) OR EXISTS ("
-            f"SELECT 1 FROM members m WHERE m.login = {login} "
-            f"AND (m.inactive_dt IS NULL OR m.inactive_dt > {moment})))")
+    return (
+        f"(COALESCE({association}, '') IN ({_quoted(MAINTAINER_ASSOCIATIONS)}) OR EXISTS ("
+        f"SELECT 1 FROM members m WHERE m.login = {login} "
+        f"AND (m.inactive_dt IS NULL OR m.inactive_dt > {moment})))"
+    )
 
 
 def outsider_at(login: str, association: str, user: str, moment: str, d: Dialect) -> str:
@@ -74,11 +79,15 @@ def outsider_at(login: str, association: str, user: str, moment: str, d: Dialect
 
 def view_definitions(d: Dialect) -> dict[str, str]:
     event_user, comment_user, item_user, pr_user = 'e."user"', 'c."user"', 'i."user"', 'p."user"'
-    response = (f"e.event IN ({_quoted(RESPONSE_EVENTS)}) AND e.created_at >= i.created_at "
-                f"AND {is_person('e.username', event_user, d)} AND e.username <> i.username "
-                f"AND {maintainer_at('e.username', 'e.author_association', 'e.created_at')}")
-    outside_comment = (f"c.event = 'commented' AND "
-                       f"{outsider_at('c.username', 'c.author_association', comment_user, 'c.created_at', d)}")
+    response = (
+        f"e.event IN ({_quoted(RESPONSE_EVENTS)}) AND e.created_at >= i.created_at "
+        f"AND {is_person('e.username', event_user, d)} AND e.username <> i.username "
+        f"AND {maintainer_at('e.username', 'e.author_association', 'e.created_at')}"
+    )
+    outside_comment = (
+        f"c.event = 'commented' AND "
+        f"{outsider_at('c.username', 'c.author_association', comment_user, 'c.created_at', d)}"
+    )
     return {
         "all_items": """
             SELECT id, 'issue' AS kind, org, repo, number, title, html_url, username, "user", author_association,
@@ -91,17 +100,17 @@ def view_definitions(d: Dialect) -> dict[str, str]:
                    i.created_at, r.responded_at,
                    (SELECT e.username FROM events e WHERE e.issue_id = i.id AND {response}
                     ORDER BY e.created_at, e.id LIMIT 1) AS responder,
-                   {d.hours('r.responded_at', 'i.created_at')} AS hours_to_first_response,
-                   CASE WHEN r.responded_at IS NULL THEN {d.hours(d.now(), 'i.created_at')} END AS hours_waiting
+                   {d.hours("r.responded_at", "i.created_at")} AS hours_to_first_response,
+                   CASE WHEN r.responded_at IS NULL THEN {d.hours(d.now(), "i.created_at")} END AS hours_waiting
             FROM all_items i
             LEFT JOIN (SELECT e.issue_id, MIN(e.created_at) AS responded_at
                        FROM events e JOIN all_items i ON i.id = e.issue_id
                        WHERE {response} GROUP BY e.issue_id) r ON r.issue_id = i.id
-            WHERE {outsider_at('i.username', 'i.author_association', item_user, 'i.created_at', d)}""",
+            WHERE {outsider_at("i.username", "i.author_association", item_user, "i.created_at", d)}""",
         "needs_follow_up": f"""
-            SELECT i.id, i.kind, i.org, i.repo, i.number, i.title, i.html_url, {d.label_names('i.labels')} AS labels,
+            SELECT i.id, i.kind, i.org, i.repo, i.number, i.title, i.html_url, {d.label_names("i.labels")} AS labels,
                    c.username AS last_commenter, c.created_at AS last_comment_at,
-                   {d.hours(d.now(), 'c.created_at')} AS hours_waiting
+                   {d.hours(d.now(), "c.created_at")} AS hours_waiting
             FROM all_items i JOIN events c ON c.issue_id = i.id
             WHERE i.state = 'open' AND {outside_comment}
               AND c.id = (SELECT l.id FROM events l WHERE l.issue_id = i.id AND l.event = 'commented'
@@ -114,8 +123,8 @@ def view_definitions(d: Dialect) -> dict[str, str]:
                          (SELECT COUNT(*) FROM events c WHERE c.issue_id = i.id AND c.created_at >= {d.now(7)}
                             AND {outside_comment}) AS outside_comments,
                          CASE WHEN i.created_at >= {d.now(7)}
-                              THEN COALESCE({d.json_int('i.reactions', 'total_count')}, 0) ELSE 0 END
-                         + (SELECT COALESCE(SUM({d.json_int('c.reactions', 'total_count')}), 0) FROM events c
+                              THEN COALESCE({d.json_int("i.reactions", "total_count")}, 0) ELSE 0 END
+                         + (SELECT COALESCE(SUM({d.json_int("c.reactions", "total_count")}), 0) FROM events c
                             WHERE c.issue_id = i.id AND c.event = 'commented' AND c.created_at >= {d.now(7)})
                            AS reactions
                   FROM all_items i WHERE i.kind = 'issue' AND i.state = 'open') a) s
@@ -126,15 +135,15 @@ def view_definitions(d: Dialect) -> dict[str, str]:
                    CASE WHEN merged + closed_unmerged > 0
                         THEN CAST(merged AS DOUBLE PRECISION) / (merged + closed_unmerged) END AS merge_rate,
                    avg_hours_to_merge FROM (
-              SELECT p.repo, {d.month('p.created_at')} AS month, COUNT(*) AS opened,
+              SELECT p.repo, {d.month("p.created_at")} AS month, COUNT(*) AS opened,
                      SUM(CASE WHEN p.merged THEN 1 ELSE 0 END) AS merged,
                      SUM(CASE WHEN p.state = 'closed' AND NOT COALESCE(p.merged, FALSE) THEN 1 ELSE 0 END)
                        AS closed_unmerged,
                      SUM(CASE WHEN p.state = 'open' THEN 1 ELSE 0 END) AS still_open,
-                     AVG(CASE WHEN p.merged THEN {d.hours('p.closed_at', 'p.created_at')} END) AS avg_hours_to_merge
+                     AVG(CASE WHEN p.merged THEN {d.hours("p.closed_at", "p.created_at")} END) AS avg_hours_to_merge
               FROM pull_requests p
-              WHERE {outsider_at('p.username', 'p.author_association', pr_user, 'p.created_at', d)}
-              GROUP BY p.repo, {d.month('p.created_at')}) counted""",
+              WHERE {outsider_at("p.username", "p.author_association", pr_user, "p.created_at", d)}
+              GROUP BY p.repo, {d.month("p.created_at")}) counted""",
     }
 
 

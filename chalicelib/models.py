@@ -4,6 +4,7 @@ Column names and types are the original's (a team's existing database keeps work
 `extra` (payload fields with no column, so nothing GitHub sends is lost), `row_hash` (lets an upsert skip
 unchanged rows), indexes, and four bookkeeping tables. Alembic adds them to an existing database.
 """
+
 from __future__ import annotations
 
 import functools
@@ -11,9 +12,21 @@ from datetime import datetime
 from pathlib import Path
 
 import orjson
-
-from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Float, Index, Integer, String, Text, create_engine,
-                        event, func, text)
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    String,
+    Text,
+    create_engine,
+    event,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -73,9 +86,13 @@ class Member(PortColumns, Base):
 
 def _item_indexes(table: str) -> tuple[Index, ...]:
     """What the jobs and views filter and join issues and pull requests on."""
-    return (Index(f"ix_{table}_repo_number", "repo", "number"), Index(f"ix_{table}_username", "username"),
-            Index(f"ix_{table}_created_at", "created_at"), Index(f"ix_{table}_updated_at", "updated_at"),
-            Index(f"ix_{table}_state", "state"))
+    return (
+        Index(f"ix_{table}_repo_number", "repo", "number"),
+        Index(f"ix_{table}_username", "username"),
+        Index(f"ix_{table}_created_at", "created_at"),
+        Index(f"ix_{table}_updated_at", "updated_at"),
+        Index(f"ix_{table}_state", "state"),
+    )
 
 
 class ItemColumns(PortColumns):
@@ -258,8 +275,9 @@ def _json_serializer(value) -> str:
 def get_engine(db_url: str) -> Engine:
     """One engine per URL per process (warm Lambda invocations reuse its pool)."""
     if db_url.startswith("sqlite"):
-        engine = create_engine(db_url, pool_pre_ping=True, json_serializer=_json_serializer,
-                               connect_args={"timeout": 30})
+        engine = create_engine(
+            db_url, pool_pre_ping=True, json_serializer=_json_serializer, connect_args={"timeout": 30}
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(db_url, pool_pre_ping=True, pool_size=5, max_overflow=5, json_serializer=_json_serializer)

@@ -1,13 +1,14 @@
 """The one write path: batched INSERT ... ON CONFLICT upserts that skip unchanged and stale rows."""
+
 from __future__ import annotations
 
 import contextlib
 import functools
 import io
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterable, Iterator
 
 import orjson
 from sqlalchemy import JSON, Column, MetaData, Table, and_, case, literal_column, or_, select, tuple_
@@ -25,7 +26,7 @@ class UpsertCounts:
     updated: int = 0
     unchanged: int = 0
 
-    def __iadd__(self, other: "UpsertCounts") -> "UpsertCounts":
+    def __iadd__(self, other: UpsertCounts) -> UpsertCounts:
         self.inserted += other.inserted
         self.updated += other.updated
         self.unchanged += other.unchanged
@@ -56,14 +57,23 @@ def _newest_per_key(rows: Iterable[dict], key: list[str], replication_key: str |
     for row in rows:
         row_key = tuple(row[k] for k in key)
         kept = chosen.get(row_key)
-        if kept is None or replication_key is None or \
-                (row.get(replication_key) or datetime.min) >= (kept.get(replication_key) or datetime.min):
+        if (
+            kept is None
+            or replication_key is None
+            or (row.get(replication_key) or datetime.min) >= (kept.get(replication_key) or datetime.min)
+        ):
             chosen[row_key] = row
     return [chosen[k] for k in sorted(chosen)]
 
 
-def upsert(session: Session, model, rows: Iterable[dict], *, key: tuple[str, ...] | None = None,
-           replication_key: str | None = "updated_at") -> UpsertCounts:
+def upsert(
+    session: Session,
+    model,
+    rows: Iterable[dict],
+    *,
+    key: tuple[str, ...] | None = None,
+    replication_key: str | None = "updated_at",
+) -> UpsertCounts:
     """Insert new rows; update a stored row only when the incoming one differs and is not older than it by
     `replication_key`. `key` must be the table's primary key or another unique constraint (default: the PK).
 
@@ -77,7 +87,7 @@ def upsert(session: Session, model, rows: Iterable[dict], *, key: tuple[str, ...
         return counts
     dialect = session.get_bind().dialect.name
     for start in range(0, len(rows), BATCH_ROWS):
-        counts += _upsert_batch(session, table, key, rows[start:start + BATCH_ROWS], dialect, replication_key)
+        counts += _upsert_batch(session, table, key, rows[start : start + BATCH_ROWS], dialect, replication_key)
     return counts
 
 
@@ -89,11 +99,13 @@ def _conflict_update(statement, table, key: list[str], columns: list[str], repli
         stored, incoming = table.c[replication_key], excluded[replication_key]
         changed = and_(changed, or_(stored.is_(None), incoming.is_(None), incoming >= stored))
     return statement.on_conflict_do_update(
-        index_elements=key, set_={name: excluded[name] for name in columns if name not in key}, where=changed)
+        index_elements=key, set_={name: excluded[name] for name in columns if name not in key}, where=changed
+    )
 
 
-def _upsert_batch(session: Session, table, key: list[str], batch: list[dict], dialect: str,
-                  replication_key: str | None) -> UpsertCounts:
+def _upsert_batch(
+    session: Session, table, key: list[str], batch: list[dict], dialect: str, replication_key: str | None
+) -> UpsertCounts:
     if dialect == "postgresql":
         return _upsert_batch_postgresql(session, table, key, batch, replication_key)
     statement = _conflict_update(sqlite.insert(table), table, key, list(batch[0]), replication_key)
@@ -141,22 +153,36 @@ def _copy_plan(table, key: tuple[str, ...], columns: tuple[str, ...], replicatio
     stage = f"stage_{table.name}"
     definitions = ", ".join(
         f'"{c.name}" ' + ("json" if _is_json_array(c) else c.type.compile(dialect=postgresql.dialect()))
-        for c in (table.c[name] for name in columns))
+        for c in (table.c[name] for name in columns)
+    )
     ddl = f'CREATE TEMPORARY TABLE IF NOT EXISTS "{stage}" ({definitions}) ON COMMIT DELETE ROWS'
-    staged = Table(stage, MetaData(), *[Column(name, JSON if _is_json_array(table.c[name]) else table.c[name].type)
-                                        for name in columns])
+    staged = Table(
+        stage,
+        MetaData(),
+        *[Column(name, JSON if _is_json_array(table.c[name]) else table.c[name].type) for name in columns],
+    )
     selected = [
-        case((staged.c[name].is_(None), None),
-             else_=literal_column(f'ARRAY(SELECT json_array_elements("{stage}"."{name}"))'))
-        if _is_json_array(table.c[name]) else staged.c[name]
-        for name in columns]
-    statement = _conflict_update(postgresql.insert(table).from_select(list(columns), select(*selected)),
-                                 table, list(key), list(columns), replication_key)
+        case(
+            (staged.c[name].is_(None), None),
+            else_=literal_column(f'ARRAY(SELECT json_array_elements("{stage}"."{name}"))'),
+        )
+        if _is_json_array(table.c[name])
+        else staged.c[name]
+        for name in columns
+    ]
+    statement = _conflict_update(
+        postgresql.insert(table).from_select(list(columns), select(*selected)),
+        table,
+        list(key),
+        list(columns),
+        replication_key,
+    )
     return stage, ddl, statement.returning(literal_column("xmax = 0"))
 
 
-def _upsert_batch_postgresql(session: Session, table, key: list[str], batch: list[dict],
-                             replication_key: str | None) -> UpsertCounts:
+def _upsert_batch_postgresql(
+    session: Session, table, key: list[str], batch: list[dict], replication_key: str | None
+) -> UpsertCounts:
     """COPY the batch into a per-connection staging table, then one INSERT ... SELECT ... ON CONFLICT: far
     less work per row for the driver and the server than a multi-row VALUES statement."""
     columns = tuple(batch[0])

@@ -1,17 +1,18 @@
 """Issues moved to another repo (GitHub answers 301 at the old URL) and items deleted on GitHub (404/410)."""
+
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from datetime import timedelta
 
 from sqlalchemy import and_, delete, exists, or_, select
 from sqlalchemy.orm import aliased
 
 from .context import JobContext
-from .entities import TRANSFERS, parse_timestamp
-from .github import TransferAPI, TransferCheck
-from .models import Event, EventPoll, Issue
-from .models import TransferCheck as CheckedPair
+from .entities import TRANSFERS, parse_timestamp, store
+from .github import IssueLocation, TransferAPI
+from .models import Event, EventPoll, Issue, TransferCheck
 from .store import committed
 
 log = logging.getLogger(__name__)
@@ -32,33 +33,37 @@ def _delete_item(ctx: JobContext, model, item_id: int) -> None:
 
 
 def _remember(ctx: JobContext, issue_id: int, twin_id: int, outcome: str) -> None:
-    pair = ctx.session.get(CheckedPair, (issue_id, twin_id)) or CheckedPair(issue_id=issue_id, twin_id=twin_id)
+    pair = ctx.session.get(TransferCheck, (issue_id, twin_id)) or TransferCheck(issue_id=issue_id, twin_id=twin_id)
     pair.outcome = outcome
     pair.checked_at = parse_timestamp(ctx.started)
     ctx.session.add(pair)
 
 
-def apply_check(ctx: JobContext, model, old, check: TransferCheck, twin_id: int = NO_TWIN) -> None:
-    """Act on what GitHub said of an item's URL, in one transaction."""
+def apply_location(ctx: JobContext, model, old, check: IssueLocation, twin_id: int = NO_TWIN) -> str:
+    """Act on what GitHub said of an item's URL, in one transaction; returns what was done: `transferred`,
+    `removed`, `waiting` (moved to an issue not stored yet) or `present`."""
     with committed(ctx.session) as session:
-        if check.outcome == "moved":
-            new_id = check.new_issue["id"]
-            if session.get(Issue, new_id) is None:
-                log.info("issue %s moved to %s, which is not stored yet: left for a later run", old.url,
-                         check.new_issue.get("url"))
-                _remember(ctx, old.id, twin_id, "moved_unstored")
-            else:
-                ctx.report.add(TRANSFERS.name, TRANSFERS.upsert(session, [TRANSFERS.to_row(_as_dict(old),
-                                                                                           check.new_issue)]))
-                _delete_item(ctx, model, old.id)
-                ctx.report.transferred += 1
-                log.info("issue %s was transferred to %s", old.url, check.new_issue.get("url"))
-        elif check.outcome == "gone":
+        if check.outcome == "gone":
             _delete_item(ctx, model, old.id)
             ctx.report.removed += 1
             log.warning("%s answers %s: deleted on GitHub, removed with its events", old.url, check.status)
-        else:
+            return "removed"
+        if check.outcome == "present":
             _remember(ctx, old.id, twin_id, "present")
+            return "present"
+        if session.get(Issue, check.new_issue["id"]) is None:
+            log.info(
+                "issue %s moved to %s, which is not stored yet: left for a later run",
+                old.url,
+                check.new_issue.get("url"),
+            )
+            _remember(ctx, old.id, twin_id, "moved_unstored")
+            return "waiting"
+        store(ctx, TRANSFERS, [TRANSFERS.to_row(check.new_issue, _as_dict(old))])
+        _delete_item(ctx, model, old.id)
+        ctx.report.transferred += 1
+        log.info("issue %s was transferred to %s", old.url, check.new_issue.get("url"))
+        return "transferred"
 
 
 def transfer_candidates(ctx: JobContext) -> list[tuple[Issue, int]]:
@@ -69,13 +74,16 @@ def transfer_candidates(ctx: JobContext) -> list[tuple[Issue, int]]:
     old, twin = aliased(Issue), aliased(Issue)
     recheck_before = parse_timestamp(ctx.started - RECHECK_MOVED_AFTER)
     settled = exists().where(
-        CheckedPair.issue_id == old.id, CheckedPair.twin_id == twin.id,
-        or_(CheckedPair.outcome == "present", CheckedPair.checked_at > recheck_before))
-    statement = (select(old, twin.id)
-                 .join(twin, and_(old.username == twin.username, old.created_at == twin.created_at,
-                                  old.id != twin.id))
-                 .where(~settled)
-                 .order_by(old.id, twin.id))
+        TransferCheck.issue_id == old.id,
+        TransferCheck.twin_id == twin.id,
+        or_(TransferCheck.outcome == "present", TransferCheck.checked_at > recheck_before),
+    )
+    statement = (
+        select(old, twin.id)
+        .join(twin, and_(old.username == twin.username, old.created_at == twin.created_at, old.id != twin.id))
+        .where(~settled)
+        .order_by(old.id, twin.id)
+    )
     return [(old_row, twin_id) for old_row, twin_id in ctx.session.execute(statement)]
 
 
@@ -89,21 +97,23 @@ def reconcile_transfers(ctx: JobContext) -> None:
             ctx.report.stopped_early = True
             return
         check = transfers.check(old.url)
-        apply_check(ctx, Issue, old, check, twin_id)
+        apply_location(ctx, Issue, old, check, twin_id)
         if check.outcome != "present":
             handled.add(old.id)
 
 
-def settle_missing(ctx: JobContext, rows: list[dict]) -> None:
-    """Stored items that search no longer returns: each is asked for once (moved, deleted, or still there)."""
+def settle_missing(ctx: JobContext, rows: list[dict]) -> Counter:
+    """Stored items that search no longer returns: each is asked for once (moved, deleted, or still there).
+
+    Returns how many of each outcome (`apply_location`'s words)."""
     transfers = TransferAPI(ctx.api)
+    outcomes: Counter = Counter()
     for row in rows:
         if ctx.deadline.passed:
             ctx.report.stopped_early = True
-            return
+            break
         model = row["model"]
         stored = ctx.session.get(model, row["id"])
-        if stored is None:
-            continue
-        apply_check(ctx, model, stored, transfers.check(row["url"]))
-
+        if stored is not None:
+            outcomes[apply_location(ctx, model, stored, transfers.check(row["url"]))] += 1
+    return outcomes

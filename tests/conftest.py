@@ -1,26 +1,36 @@
 import os
-import sys
-from pathlib import Path
 
 import pytest
 import responses
 from sqlalchemy import create_engine, text
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
-
-from chalicelib import config  # noqa: E402
-from chalicelib.config import Settings  # noqa: E402
-from chalicelib.github import GitHubAPI  # noqa: E402
-from chalicelib.models import create_db_session, get_engine  # noqa: E402
-from fake_github import FakeGitHub  # noqa: E402
+from chalicelib import config
+from chalicelib.config import Settings
+from chalicelib.github import GitHubAPI
+from chalicelib.models import create_db_session, get_engine
+from tests.fake_github import FakeGitHub
 
 APP_VARIABLES = (
-    "GH_TOKEN", "DB_URL", "GITHUB_API_URL", "GITHUB_ORG", "GITHUB_REPOS", "STAGE", "AWS_LAMBDA_FUNCTION_NAME",
-    "AWS_ENDPOINT_URL", "SEND_FROM_EMAIL", "SEND_TO_EMAIL", "NEW_ITEMS_DAYS", "RECENTLY_CLOSED_WEEKS",
-    "UNMERGED_RECONCILE_WEEKS", "DAILY_RECONCILE_SINCE", "NRT_EVENTS_DAYS", "SYNC_OVERLAP_MINUTES",
-    "TRACKED_EVENTS", "TIMELINE_WORKERS", "LOCAL_TIME_BUDGET_SECONDS", "AWS_PROFILE",
+    "GH_TOKEN",
+    "DB_URL",
+    "GITHUB_API_URL",
+    "GITHUB_ORG",
+    "GITHUB_REPOS",
+    "STAGE",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_ENDPOINT_URL",
+    "SEND_FROM_EMAIL",
+    "SEND_TO_EMAIL",
+    "NEW_ITEMS_DAYS",
+    "RECENTLY_CLOSED_WEEKS",
+    "UNMERGED_RECONCILE_WEEKS",
+    "DAILY_RECONCILE_SINCE",
+    "NRT_EVENTS_DAYS",
+    "SYNC_OVERLAP_MINUTES",
+    "TRACKED_EVENTS",
+    "TIMELINE_WORKERS",
+    "LOCAL_TIME_BUDGET_SECONDS",
+    "AWS_PROFILE",
 )
 
 
@@ -151,8 +161,12 @@ def invoke(app_env, slept):
 
     def run(job: str):
         with Client(application.app) as client:
-            event = client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event",
-                                                    detail={}, resources=[f"arn:aws:events:::rule/{job}"])
+            event = client.events.generate_cw_event(
+                source="aws.events",
+                detail_type="Scheduled Event",
+                detail={},
+                resources=[f"arn:aws:events:::rule/{job}"],
+            )
             return client.lambda_.invoke(job, event)
 
     return run

@@ -4,6 +4,7 @@ Search understands the qualifiers the app sends, serves 100 per page and only th
 answers 422); list endpoints paginate with Link headers; timelines carry ETags and answer 304; a transferred
 issue's old URL answers 301. It plugs into `responses` (tests) or an HTTP server on 127.0.0.1 (benchmarks).
 """
+
 from __future__ import annotations
 
 import functools
@@ -12,7 +13,7 @@ import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 SEARCH_CAP = 1000
@@ -20,7 +21,7 @@ SEARCH_CAP = 1000
 
 def ts(value: str | datetime) -> str:
     if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return value
 
 
@@ -28,18 +29,30 @@ def ts(value: str | datetime) -> str:
 def _parse_time(text: str) -> datetime:
     if len(text) == 10:
         text += "T00:00:00Z"
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
 
 def user(login: str, user_id: int, kind: str = "User") -> dict:
     base = "https://api.github.com/users/" + login
     return {
-        "login": login, "id": user_id, "node_id": f"U_{user_id}", "avatar_url": f"https://avatars.example/{user_id}",
-        "gravatar_id": "", "url": base, "html_url": f"https://github.com/{login}", "followers_url": base + "/followers",
-        "following_url": base + "/following{/other_user}", "gists_url": base + "/gists{/gist_id}",
-        "starred_url": base + "/starred{/owner}{/repo}", "subscriptions_url": base + "/subscriptions",
-        "organizations_url": base + "/orgs", "repos_url": base + "/repos", "events_url": base + "/events{/privacy}",
-        "received_events_url": base + "/received_events", "type": kind, "site_admin": False,
+        "login": login,
+        "id": user_id,
+        "node_id": f"U_{user_id}",
+        "avatar_url": f"https://avatars.example/{user_id}",
+        "gravatar_id": "",
+        "url": base,
+        "html_url": f"https://github.com/{login}",
+        "followers_url": base + "/followers",
+        "following_url": base + "/following{/other_user}",
+        "gists_url": base + "/gists{/gist_id}",
+        "starred_url": base + "/starred{/owner}{/repo}",
+        "subscriptions_url": base + "/subscriptions",
+        "organizations_url": base + "/orgs",
+        "repos_url": base + "/repos",
+        "events_url": base + "/events{/privacy}",
+        "received_events_url": base + "/received_events",
+        "type": kind,
+        "site_admin": False,
         "user_view_type": "public",
     }
 
@@ -50,35 +63,81 @@ def reactions(url: str, **counts: int) -> dict:
     return {"url": url + "/reactions", "total_count": sum(values.values()), **values}
 
 
-def item(api: str, org: str, repo: str, number: int, *, item_id: int, author: dict | None, created: str,
-         updated: str | None = None, closed: str | None = None, pr: bool = False, merged: str | None = None,
-         title: str = "", body: str = "", labels: list[str] = (), comments: int = 0, draft: bool = False,
-         state_reason: str | None = None) -> dict:
+def item(
+    api: str,
+    org: str,
+    repo: str,
+    number: int,
+    *,
+    item_id: int,
+    author: dict | None,
+    created: str,
+    updated: str | None = None,
+    closed: str | None = None,
+    pr: bool = False,
+    merged: str | None = None,
+    title: str = "",
+    body: str = "",
+    labels: list[str] = (),
+    comments: int = 0,
+    draft: bool = False,
+    state_reason: str | None = None,
+) -> dict:
     """A search result item shaped like GitHub's, unknown-to-the-app fields included."""
     repo_url = f"{api}/repos/{org}/{repo}"
     url = f"{repo_url}/issues/{number}"
     payload = {
-        "url": url, "repository_url": repo_url, "labels_url": url + "/labels{/name}",
-        "comments_url": url + "/comments", "events_url": url + "/events",
+        "url": url,
+        "repository_url": repo_url,
+        "labels_url": url + "/labels{/name}",
+        "comments_url": url + "/comments",
+        "events_url": url + "/events",
         "html_url": f"https://github.com/{org}/{repo}/{'pull' if pr else 'issues'}/{number}",
-        "id": item_id, "node_id": f"I_{item_id}", "number": number, "title": title or f"{repo} #{number}",
-        "user": author, "labels": [{"id": 100 + i, "node_id": f"L_{i}", "url": f"{repo_url}/labels/{name}",
-                                    "name": name, "color": "ededed", "default": False, "description": None}
-                                   for i, name in enumerate(labels)],
-        "state": "closed" if closed else "open", "locked": False, "assignee": None, "assignees": [],
-        "milestone": None, "comments": comments, "created_at": created, "updated_at": updated or closed or created,
-        "closed_at": closed, "author_association": "NONE", "type": None, "active_lock_reason": None,
+        "id": item_id,
+        "node_id": f"I_{item_id}",
+        "number": number,
+        "title": title or f"{repo} #{number}",
+        "user": author,
+        "labels": [
+            {
+                "id": 100 + i,
+                "node_id": f"L_{i}",
+                "url": f"{repo_url}/labels/{name}",
+                "name": name,
+                "color": "ededed",
+                "default": False,
+                "description": None,
+            }
+            for i, name in enumerate(labels)
+        ],
+        "state": "closed" if closed else "open",
+        "locked": False,
+        "assignee": None,
+        "assignees": [],
+        "milestone": None,
+        "comments": comments,
+        "created_at": created,
+        "updated_at": updated or closed or created,
+        "closed_at": closed,
+        "author_association": "NONE",
+        "type": None,
+        "active_lock_reason": None,
         "sub_issues_summary": {"total": 0, "completed": 0, "percent_completed": 0},
         "issue_dependencies_summary": {"blocked_by": 0, "total_blocked_by": 0, "blocking": 0, "total_blocking": 0},
-        "body": body or None, "reactions": reactions(url), "timeline_url": url + "/timeline",
-        "performed_via_github_app": None, "state_reason": state_reason or ("completed" if closed and not pr else None),
+        "body": body or None,
+        "reactions": reactions(url),
+        "timeline_url": url + "/timeline",
+        "performed_via_github_app": None,
+        "state_reason": state_reason or ("completed" if closed and not pr else None),
         "score": 1.0,
     }
     if pr:
         payload["draft"] = draft
         payload["pull_request"] = {
-            "url": f"{repo_url}/pulls/{number}", "html_url": payload["html_url"],
-            "diff_url": payload["html_url"] + ".diff", "patch_url": payload["html_url"] + ".patch",
+            "url": f"{repo_url}/pulls/{number}",
+            "html_url": payload["html_url"],
+            "diff_url": payload["html_url"] + ".diff",
+            "patch_url": payload["html_url"] + ".patch",
             "merged_at": merged,
         }
     return payload
@@ -113,11 +172,14 @@ class FakeGitHub:
     def transfer(self, old: dict, new_repo: str, new_number: int, new_id: int, *, by_id: bool = False) -> dict:
         """Move an issue: the old URL answers 301, search forgets the old item and finds the new one."""
         del self.items[old["id"]]
-        new = dict(old, id=new_id, number=new_number, node_id=f"I_{new_id}", updated_at=ts(datetime.now(timezone.utc)))
+        new = dict(old, id=new_id, number=new_number, node_id=f"I_{new_id}", updated_at=ts(datetime.now(UTC)))
         new_url = f"{self.api}/repos/{self.org}/{new_repo}/issues/{new_number}"
-        new.update(url=new_url, repository_url=f"{self.api}/repos/{self.org}/{new_repo}",
-                   html_url=f"https://github.com/{self.org}/{new_repo}/issues/{new_number}",
-                   timeline_url=new_url + "/timeline")
+        new.update(
+            url=new_url,
+            repository_url=f"{self.api}/repos/{self.org}/{new_repo}",
+            html_url=f"https://github.com/{self.org}/{new_repo}/issues/{new_number}",
+            timeline_url=new_url + "/timeline",
+        )
         self.add(new)
         location = f"{self.api}/repositories/{900 + len(new_repo)}/issues/{new_number}" if by_id else new_url
         self.moved[old["url"]] = location
@@ -163,9 +225,13 @@ class FakeGitHub:
         return 404, {}, json.dumps({"message": "Not Found"})
 
     def _headers(self, resource: str, remaining: int = 4999) -> dict:
-        return {"x-ratelimit-limit": "5000", "x-ratelimit-remaining": str(remaining),
-                "x-ratelimit-reset": "1700000000", "x-ratelimit-resource": resource,
-                "Content-Type": "application/json"}
+        return {
+            "x-ratelimit-limit": "5000",
+            "x-ratelimit-remaining": str(remaining),
+            "x-ratelimit-reset": "1700000000",
+            "x-ratelimit-resource": resource,
+            "Content-Type": "application/json",
+        }
 
     def _page_links(self, path: str, query: dict, page: int, last: int) -> dict:
         links = []
@@ -177,7 +243,7 @@ class FakeGitHub:
     def _list(self, path: str, query: dict, rows: list) -> tuple[int, dict, str]:
         per_page, page = int(query.get("per_page", 30)), int(query.get("page", 1))
         last = max(1, -(-len(rows) // per_page))
-        body = rows[(page - 1) * per_page: page * per_page]
+        body = rows[(page - 1) * per_page : page * per_page]
         return 200, {**self._headers("core"), **self._page_links(path, query, page, last)}, json.dumps(body)
 
     def matches(self, q: str) -> list[dict]:
@@ -225,7 +291,7 @@ class FakeGitHub:
             return _parse_time(low) <= moment <= _parse_time(high)
         for op in (">=", "<=", ">", "<"):
             if value.startswith(op):
-                bound = _parse_time(value[len(op):])
+                bound = _parse_time(value[len(op) :])
                 return {">=": moment >= bound, "<=": moment <= bound, ">": moment > bound, "<": moment < bound}[op]
         return moment.date() == _parse_time(value).date()
 
@@ -241,20 +307,29 @@ class FakeGitHub:
         found.sort(key=lambda i: (i.get(key) or "", i["id"]))
         visible = found[:SEARCH_CAP]
         last = max(1, -(-len(visible) // per_page))
-        body = {"total_count": len(found), "incomplete_results": False,
-                "items": visible[(page - 1) * per_page: page * per_page]}
+        body = {
+            "total_count": len(found),
+            "incomplete_results": False,
+            "items": visible[(page - 1) * per_page : page * per_page],
+        }
         return 200, {**headers, **self._page_links("/search/issues", query, page, last)}, json.dumps(body)
 
     def _timeline(self, url: str, match, query: dict, headers: dict) -> tuple[int, dict, str]:
         number = int(match.group(3))
         owner_repo = f"{match.group(1)}/{match.group(2)}"
-        payload = next((i for i in self.items.values()
-                        if i["number"] == number and i["repository_url"].endswith("/repos/" + owner_repo)), None)
+        payload = next(
+            (
+                i
+                for i in self.items.values()
+                if i["number"] == number and i["repository_url"].endswith("/repos/" + owner_repo)
+            ),
+            None,
+        )
         if payload is None:
             return 404, self._headers("core"), json.dumps({"message": "Not Found"})
         events = self.timelines.get(payload["id"], [])
         per_page, page = int(query.get("per_page", 30)), int(query.get("page", 1))
-        body = json.dumps(events[(page - 1) * per_page: page * per_page], sort_keys=True)
+        body = json.dumps(events[(page - 1) * per_page : page * per_page], sort_keys=True)
         etag = 'W/"' + hashlib.md5(body.encode()).hexdigest() + '"'
         last = max(1, -(-len(events) // per_page))
         links = self._page_links(urlsplit(url).path, query, page, last)
@@ -271,15 +346,26 @@ class FakeGitHub:
     def _repo(self, owner: str, name: str) -> tuple[int, dict, str]:
         if owner != self.org or name not in self.known_repos():
             return 404, self._headers("core"), json.dumps({"message": "Not Found"})
-        return 200, self._headers("core"), json.dumps({"name": name, "full_name": f"{owner}/{name}",
-                                                       "archived": False, "private": False})
+        return (
+            200,
+            self._headers("core"),
+            json.dumps({"name": name, "full_name": f"{owner}/{name}", "archived": False, "private": False}),
+        )
 
     def _issue(self, url: str) -> tuple[int, dict, str]:
         if url in self.moved:
             location = self.moved[url]
-            return 301, {"Location": location, **self._headers("core")}, json.dumps(
-                {"message": "Moved Permanently", "url": location,
-                 "documentation_url": "https://docs.github.com/rest/guides/best-practices-for-using-the-rest-api"})
+            return (
+                301,
+                {"Location": location, **self._headers("core")},
+                json.dumps(
+                    {
+                        "message": "Moved Permanently",
+                        "url": location,
+                        "documentation_url": "https://docs.github.com/rest/guides/best-practices-for-using-the-rest-api",
+                    }
+                ),
+            )
         if url in self.deleted:
             return 410, self._headers("core"), json.dumps({"message": "This issue was deleted"})
         target = self.moved_targets.get(url)
@@ -299,45 +385,83 @@ class FakeGitHub:
         mock.add_callback("GET", re.compile(re.escape(self.api) + r"/.*"), callback=callback)
 
 
-def commented(event_id: int, author: dict | None, created: str, body: str = "Thanks!", updated: str | None = None,
-              **reaction_counts: int) -> dict:
+def commented(
+    event_id: int,
+    author: dict | None,
+    created: str,
+    body: str = "Thanks!",
+    updated: str | None = None,
+    **reaction_counts: int,
+) -> dict:
     url = f"https://api.github.com/repos/acme/widgets/issues/comments/{event_id}"
     return {
-        "url": url, "html_url": f"https://github.com/acme/widgets/issues/1#issuecomment-{event_id}",
-        "issue_url": "https://api.github.com/repos/acme/widgets/issues/1", "id": event_id,
-        "node_id": f"IC_{event_id}", "user": author, "created_at": created, "updated_at": updated or created,
-        "author_association": "NONE", "body": body, "reactions": reactions(url, **reaction_counts),
-        "performed_via_github_app": None, "event": "commented", "actor": author,
+        "url": url,
+        "html_url": f"https://github.com/acme/widgets/issues/1#issuecomment-{event_id}",
+        "issue_url": "https://api.github.com/repos/acme/widgets/issues/1",
+        "id": event_id,
+        "node_id": f"IC_{event_id}",
+        "user": author,
+        "created_at": created,
+        "updated_at": updated or created,
+        "author_association": "NONE",
+        "body": body,
+        "reactions": reactions(url, **reaction_counts),
+        "performed_via_github_app": None,
+        "event": "commented",
+        "actor": author,
     }
 
 
 def labeled(event_id: int, actor: dict, created: str, name: str) -> dict:
     return {
-        "id": event_id, "node_id": f"LE_{event_id}", "url": f"https://api.github.com/events/{event_id}",
-        "actor": actor, "event": "labeled", "commit_id": None, "commit_url": None, "created_at": created,
-        "label": {"name": name, "color": "d73a4a"}, "performed_via_github_app": None,
+        "id": event_id,
+        "node_id": f"LE_{event_id}",
+        "url": f"https://api.github.com/events/{event_id}",
+        "actor": actor,
+        "event": "labeled",
+        "commit_id": None,
+        "commit_url": None,
+        "created_at": created,
+        "label": {"name": name, "color": "d73a4a"},
+        "performed_via_github_app": None,
     }
 
 
 def reviewed(event_id: int, author: dict, submitted: str, state: str = "approved") -> dict:
     return {
-        "id": event_id, "node_id": f"PRR_{event_id}", "user": author, "body": "Looks good", "commit_id": "abc123",
-        "submitted_at": submitted, "state": state, "author_association": "MEMBER",
+        "id": event_id,
+        "node_id": f"PRR_{event_id}",
+        "user": author,
+        "body": "Looks good",
+        "commit_id": "abc123",
+        "submitted_at": submitted,
+        "state": state,
+        "author_association": "MEMBER",
         "html_url": f"https://github.com/acme/widgets/pull/2#pullrequestreview-{event_id}",
         "pull_request_url": "https://api.github.com/repos/acme/widgets/pulls/2",
-        "_links": {"html": {"href": "https://github.com/acme/widgets/pull/2"}}, "event": "reviewed",
+        "_links": {"html": {"href": "https://github.com/acme/widgets/pull/2"}},
+        "event": "reviewed",
     }
 
 
 def cross_referenced(actor: dict, created: str, source_number: int) -> dict:
     return {
-        "actor": actor, "created_at": created, "updated_at": created, "event": "cross-referenced",
-        "source": {"type": "issue", "issue": {"id": 5000 + source_number, "number": source_number,
-                                              "url": f"https://api.github.com/repos/acme/gadgets/issues/{source_number}"}},
+        "actor": actor,
+        "created_at": created,
+        "updated_at": created,
+        "event": "cross-referenced",
+        "source": {
+            "type": "issue",
+            "issue": {
+                "id": 5000 + source_number,
+                "number": source_number,
+                "url": f"https://api.github.com/repos/acme/gadgets/issues/{source_number}",
+            },
+        },
     }
 
 
-def serve(fake_factory) -> tuple["FakeGitHub", object]:
+def serve(fake_factory) -> tuple[FakeGitHub, object]:
     """Serve a FakeGitHub over HTTP on 127.0.0.1 (a free port); returns the fake and the server to shut down."""
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer

@@ -1,5 +1,6 @@
 """Small builders shared by the job tests."""
-from datetime import datetime, timedelta, timezone
+
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
@@ -7,7 +8,7 @@ from chalicelib.models import create_db_session
 
 
 def ago(**delta) -> str:
-    return (datetime.now(timezone.utc) - timedelta(**delta)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return (datetime.now(UTC) - timedelta(**delta)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def count(db_url: str, model, *where) -> int:

@@ -1,5 +1,6 @@
 """backfill.py: a period of history, stored once, resumable, and clear about bad input."""
-from datetime import datetime, timedelta, timezone
+
+from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote_plus
 
 import pytest
@@ -8,11 +9,11 @@ from sqlalchemy import select
 import backfill
 from chalicelib import backfill as backfill_module
 from chalicelib.models import BackfillCheckpoint, Event, Issue, JobRun, PullRequest, create_db_session
-from fake_github import commented, user
-from helpers import count
+from tests.fake_github import commented, user
+from tests.helpers import count
 
 ALICE = user("alice", 501)
-START = datetime(2024, 1, 1, tzinfo=timezone.utc)
+START = datetime(2024, 1, 1, tzinfo=UTC)
 
 
 def stamp(moment: datetime) -> str:
@@ -107,10 +108,13 @@ def test_dry_run_prints_windows_and_estimate_and_writes_nothing(busy_repo, app_e
     assert tables == []
 
 
-@pytest.mark.parametrize("arguments, message", [
-    (["--since", "2024-13-01"], "is not a date"),
-    (["--since", "2024-05-01", "--until", "2024-04-01"], "is after --until"),
-])
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["--since", "2024-13-01"], "is not a date"),
+        (["--since", "2024-05-01", "--until", "2024-04-01"], "is after --until"),
+    ],
+)
 def test_bad_dates_exit_with_status_2(arguments, message, capsys, app_env):
     with pytest.raises(SystemExit) as raised:
         backfill.main(arguments)
@@ -118,7 +122,7 @@ def test_bad_dates_exit_with_status_2(arguments, message, capsys, app_env):
 
 
 def test_unknown_repo_exits_with_status_2(github, app_env, capsys):
-    assert backfill.main(period()[:-1] + ["nope"]) == 2
+    assert backfill.main([*period()[:-1], "nope"]) == 2
     assert "unknown repo acme/nope" in capsys.readouterr().err
 
 

@@ -1,4 +1,5 @@
 """`python app.py JOB` as a user runs it: a real process against a fake GitHub served on 127.0.0.1."""
+
 import os
 import subprocess
 import sys
@@ -6,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from fake_github import FakeGitHub, serve, user
-from helpers import ago
+from tests.fake_github import FakeGitHub, serve, user
+from tests.helpers import ago
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -20,11 +21,25 @@ def served():
 
 
 def run_app(args, db_url, fake, tmp_path, **extra_env):
-    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "PYTHONPATH": str(ROOT), "GH_TOKEN": "ghp_test",
-           "GITHUB_API_URL": fake.api, "GITHUB_ORG": "acme", "GITHUB_REPOS": "widgets", "DB_URL": db_url,
-           **extra_env}
-    return subprocess.run([sys.executable, str(ROOT / "app.py"), *args], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=120)
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "PYTHONPATH": str(ROOT),
+        "GH_TOKEN": "ghp_test",
+        "GITHUB_API_URL": fake.api,
+        "GITHUB_ORG": "acme",
+        "GITHUB_REPOS": "widgets",
+        "DB_URL": db_url,
+        **extra_env,
+    }
+    return subprocess.run(
+        [sys.executable, str(ROOT / "app.py"), *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_every_30_min_prints_a_one_line_summary(served, db_url, tmp_path):

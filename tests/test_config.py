@@ -1,4 +1,5 @@
 """Settings and secrets: defaults, environment, `.env`, SSM in Lambda, and importing app.py offline."""
+
 import logging
 import os
 import subprocess
@@ -104,18 +105,27 @@ def test_empty_ssm_parameter_is_an_error_not_a_none(monkeypatch):
 
 
 def test_importing_app_needs_no_aws_and_no_network(tmp_path):
-    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "PYTHONPATH": str(ROOT),
-           "AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
-           "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9"}
-    code = ("import socket\n"
-            "def refuse(*a, **k): raise RuntimeError('network used at import')\n"
-            "socket.socket.connect = refuse\n"
-            "socket.create_connection = refuse\n"
-            "import app\n"
-            "assert sorted(app.app.event_sources, key=str) is not None\n"
-            "print('imported', app.app.app_name)\n")
-    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
-                            timeout=60)
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "PYTHONPATH": str(ROOT),
+        "AWS_CONFIG_FILE": "/nonexistent",
+        "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+        "HTTPS_PROXY": "http://127.0.0.1:9",
+        "HTTP_PROXY": "http://127.0.0.1:9",
+    }
+    code = (
+        "import socket\n"
+        "def refuse(*a, **k): raise RuntimeError('network used at import')\n"
+        "socket.socket.connect = refuse\n"
+        "socket.create_connection = refuse\n"
+        "import app\n"
+        "assert sorted(app.app.event_sources, key=str) is not None\n"
+        "print('imported', app.app.app_name)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     assert "imported contributor-metrics" in result.stdout
 

@@ -1,4 +1,5 @@
 """The deploy path: `chalice package` per stage, a real `chalice deploy` against moto_server, the IAM policy."""
+
 import json
 import os
 import shutil
@@ -19,8 +20,13 @@ CHALICE = [sys.executable, "-c", "import sys; from chalice.cli import main; sys.
 def project_copy(tmp_path: Path) -> Path:
     """The project as a fresh clone has it, so chalice's deployment caches never land in the work tree."""
     target = tmp_path / "project"
-    shutil.copytree(ROOT, target, ignore=shutil.ignore_patterns(
-        ".git", "__pycache__", ".pytest_cache", "deployments", "deployed", "*.db", ".env", "results"))
+    shutil.copytree(
+        ROOT,
+        target,
+        ignore=shutil.ignore_patterns(
+            ".git", "__pycache__", ".pytest_cache", "deployments", "deployed", "*.db", ".env", "results"
+        ),
+    )
     return target
 
 
@@ -31,10 +37,16 @@ def chalice(args, cwd: Path, env: dict) -> subprocess.CompletedProcess:
 
 
 def aws_env(**extra) -> dict:
-    return {**os.environ, "AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing", **extra}
+    return {
+        **os.environ,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        **extra,
+    }
 
 
+@pytest.mark.deploy
 @pytest.mark.parametrize("stage", ["dev", "prod"])
 def test_package_has_three_scheduled_functions_with_layer_timeout_and_policy(stage, tmp_path):
     project = project_copy(tmp_path)
@@ -69,15 +81,19 @@ def test_each_stage_reads_only_its_own_parameters():
     for statement in policy["Statement"]:
         if statement["Action"] == "ssm:GetParameter":
             stage = statement["Resource"].split("/contributor-metrics/")[1].split("/")[0]
-            assert statement["Condition"]["ArnLike"]["aws:PrincipalArn"] == \
-                f"arn:aws:iam::*:role/contributor-metrics-{stage}*"
-    assert all("*" != statement["Resource"] for statement in policy["Statement"])
+            assert (
+                statement["Condition"]["ArnLike"]["aws:PrincipalArn"]
+                == f"arn:aws:iam::*:role/contributor-metrics-{stage}*"
+            )
+    assert all(statement["Resource"] != "*" for statement in policy["Statement"])
 
 
 def test_ses_is_granted_exactly_when_a_stage_configures_alerts():
     config = json.loads((ROOT / ".chalice" / "config.json").read_text())
-    senders = {stage_config.get("environment_variables", {}).get("SEND_FROM_EMAIL")
-               for stage_config in [config, *config["stages"].values()]} - {None, ""}
+    senders = {
+        stage_config.get("environment_variables", {}).get("SEND_FROM_EMAIL")
+        for stage_config in [config, *config["stages"].values()]
+    } - {None, ""}
     policy = json.loads((ROOT / "policy.json").read_text())
     ses = [s for s in policy["Statement"] if "ses:SendEmail" in json.dumps(s["Action"])]
     if not senders:
@@ -96,8 +112,11 @@ def free_port() -> int:
 @pytest.fixture
 def moto_server():
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -111,12 +130,14 @@ def moto_server():
     server.wait(timeout=10)
 
 
+@pytest.mark.deploy
 def test_deploy_to_a_local_aws_emulator_and_delete(moto_server, tmp_path):
     project = project_copy(tmp_path)
     env = aws_env(AWS_ENDPOINT_URL=moto_server)
     chalice(["deploy", "--stage", "dev"], project, env)
-    session = boto3.session.Session(region_name="us-east-1", aws_access_key_id="testing",
-                                    aws_secret_access_key="testing")
+    session = boto3.session.Session(
+        region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
     lambdas = session.client("lambda", endpoint_url=moto_server)
     events = session.client("events", endpoint_url=moto_server)
     iam = session.client("iam", endpoint_url=moto_server)

@@ -1,5 +1,7 @@
 """The one GitHub client: limits, retries, pagination, conditional requests and search windows."""
-from datetime import datetime, timezone
+
+import itertools
+from datetime import UTC, datetime
 
 import pytest
 import responses
@@ -11,8 +13,12 @@ TOKEN = "ghp_secret_token_value"
 
 
 def limits(remaining="4999", reset="1700000100", resource="core"):
-    return {"x-ratelimit-remaining": remaining, "x-ratelimit-reset": reset, "x-ratelimit-resource": resource,
-            "x-ratelimit-limit": "5000"}
+    return {
+        "x-ratelimit-remaining": remaining,
+        "x-ratelimit-reset": reset,
+        "x-ratelimit-resource": resource,
+        "x-ratelimit-limit": "5000",
+    }
 
 
 @pytest.fixture
@@ -48,8 +54,11 @@ def test_waits_for_the_reset_when_a_bucket_is_used_up(mocked, client, clock):
 
 def test_search_and_core_limits_are_separate_buckets(mocked, client, clock):
     reset = str(int(clock.now) + 60)
-    mocked.get(f"{API}/search/issues", json={"total_count": 0, "items": []},
-               headers=limits(remaining="0", reset=reset, resource="search"))
+    mocked.get(
+        f"{API}/search/issues",
+        json={"total_count": 0, "items": []},
+        headers=limits(remaining="0", reset=reset, resource="search"),
+    )
     mocked.get(f"{API}/orgs/acme/repos", json=[], headers=limits())
     client.search_count("repo:acme/widgets")
     client.get("/orgs/acme/repos")
@@ -57,8 +66,12 @@ def test_search_and_core_limits_are_separate_buckets(mocked, client, clock):
 
 
 def test_secondary_limit_waits_as_told_by_retry_after_then_retries(mocked, client, clock):
-    mocked.get(f"{API}/orgs/acme/repos", status=403, headers={"retry-after": "7"},
-               json={"message": "You have exceeded a secondary rate limit."})
+    mocked.get(
+        f"{API}/orgs/acme/repos",
+        status=403,
+        headers={"retry-after": "7"},
+        json={"message": "You have exceeded a secondary rate limit."},
+    )
     mocked.get(f"{API}/orgs/acme/repos", json=[{"name": "widgets", "archived": False}], headers=limits())
     assert client.list_repos("acme") == ["widgets"]
     assert clock.sleeps == [7.0]
@@ -102,38 +115,45 @@ def test_client_error_carries_status_url_and_message_but_never_the_token(mocked,
 
 def test_pagination_follows_link_headers(mocked, client):
     next_url = f"{API}/orgs/acme/members?per_page=100&page=2"
-    mocked.get(f"{API}/orgs/acme/members", json=[{"id": 1}],
-               headers={**limits(), "Link": f'<{next_url}>; rel="next", <{next_url}>; rel="last"'},
-               match=[responses.matchers.query_param_matcher({"per_page": "100"})])
+    mocked.get(
+        f"{API}/orgs/acme/members",
+        json=[{"id": 1}],
+        headers={**limits(), "Link": f'<{next_url}>; rel="next", <{next_url}>; rel="last"'},
+        match=[responses.matchers.query_param_matcher({"per_page": "100"})],
+    )
     mocked.get(next_url, json=[{"id": 2}], headers=limits())
     assert [m["id"] for m in client.paginate("/orgs/acme/members")] == [1, 2]
 
 
 def test_not_modified_costs_nothing_and_is_counted_apart(mocked, client):
     url = f"{API}/repos/acme/widgets/issues/1/timeline"
-    mocked.get(url, status=304, headers={"ETag": '"abc"'},
-               match=[responses.matchers.header_matcher({"If-None-Match": '"abc"'})])
+    mocked.get(
+        url,
+        status=304,
+        headers={"ETag": '"abc"'},
+        match=[responses.matchers.header_matcher({"If-None-Match": '"abc"'})],
+    )
     page = TimelineAPI(client).page(url, 1, etag='"abc"')
     assert page.not_modified and page.events == [] and page.etag == '"abc"'
     assert client.stats.not_modified == 1 and client.stats.core == 0
 
 
 def test_search_over_the_result_cap_is_split_into_windows_and_loses_nothing(github, api):
-    start = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2024, 1, 1, tzinfo=UTC)
     for n in range(2500):
-        created = datetime.fromtimestamp(start.timestamp() + n * 3600, timezone.utc)
+        created = datetime.fromtimestamp(start.timestamp() + n * 3600, UTC)
         github.new_item("widgets", n + 1, item_id=n + 1, author=None, created=created.strftime("%Y-%m-%dT%H:%M:%SZ"))
-    found = list(api.search_issues("repo:acme/widgets", field="created", since=start,
-                                   until=datetime(2024, 6, 1, tzinfo=timezone.utc)))
+    window = Window(start, datetime(2024, 6, 1, tzinfo=UTC))
+    found = [i for _, items in api.search_windows("repo:acme/widgets", field="created", window=window) for i in items]
     assert sorted(i["id"] for i in found) == list(range(1, 2501))
     assert not any("page=11" in line for line in github.log)
 
 
 def test_windows_split_into_adjacent_ranges_that_cover_every_second():
-    window = Window(datetime(2024, 1, 1, tzinfo=timezone.utc), datetime(2024, 1, 1, 0, 0, 9, tzinfo=timezone.utc))
+    window = Window(datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 1, 1, 0, 0, 9, tzinfo=UTC))
     parts = window.split(3)
     assert parts[0].start == window.start and parts[-1].end == window.end
-    assert all((b.start - a.end).total_seconds() == 1 for a, b in zip(parts, parts[1:]))
+    assert all((b.start - a.end).total_seconds() == 1 for a, b in itertools.pairwise(parts))
     assert sum(p.seconds + 1 for p in parts) == 10
 
 

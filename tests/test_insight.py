@@ -1,6 +1,7 @@
 """The insight views and report, on hand-built histories whose answers are known."""
+
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -10,13 +11,13 @@ from chalicelib.entities import event_row, issue_row, member_row, pull_request_r
 from chalicelib.models import Event, Issue, Member, PullRequest, Transfer, create_all, create_db_session
 from chalicelib.report import answered_by, kaplan_meier, survival_quantile
 from chalicelib.store import upsert
-from fake_github import commented, item, labeled, user
+from tests.fake_github import commented, item, labeled, user
 
 API = "https://api.github.com"
 OLIVIA, OSCAR = user("olivia", 701), user("oscar", 702)
 MARIA, LEO = user("maria", 601), user("leo", 602)
 BOT = user("github-actions[bot]", 41898282, kind="Bot")
-BASE = (datetime.now(timezone.utc) - timedelta(days=10)).replace(microsecond=0, minute=0)
+BASE = (datetime.now(UTC) - timedelta(days=10)).replace(microsecond=0, minute=0)
 
 
 def at(hours: float) -> str:
@@ -102,15 +103,16 @@ def test_transferred_issue_keeps_its_history(history):
     history.member(MARIA)
     old = item(API, "acme", "widgets", 7, item_id=7, author=OLIVIA, created=at(0))
     new = history.issue(8, OLIVIA, repo="gadgets", events=[comment(81, MARIA, 2, "MEMBER")])
-    upsert(history.session, Transfer, [transfer_row(issue_row(old), new)])
+    upsert(history.session, Transfer, [transfer_row(new, issue_row(old))])
     [row] = history.rows("first_response")
     assert (row["id"], row["repo"]) == (8, "gadgets") and row["hours_to_first_response"] == pytest.approx(2.0)
 
 
 def test_needs_follow_up_lists_open_items_whose_last_comment_is_an_outsiders(history):
     history.member(MARIA)
-    history.issue(1, OLIVIA, labels=["pending-response"], events=[comment(11, MARIA, 1, "MEMBER"),
-                                                                   comment(12, OSCAR, 30)])
+    history.issue(
+        1, OLIVIA, labels=["pending-response"], events=[comment(11, MARIA, 1, "MEMBER"), comment(12, OSCAR, 30)]
+    )
     history.issue(2, OLIVIA, events=[comment(21, OSCAR, 1), comment(22, MARIA, 2, "MEMBER")])
     history.issue(3, OLIVIA, events=[comment(31, OSCAR, 1), comment(32, BOT, 2)])
     history.issue(4, OLIVIA, closed=at(40), events=[comment(41, OSCAR, 1)])
@@ -120,11 +122,16 @@ def test_needs_follow_up_lists_open_items_whose_last_comment_is_an_outsiders(his
 
 
 def test_trending_ranks_open_issues_by_outside_activity_this_week(history):
-    recent = (datetime.now(timezone.utc) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    recent = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     quiet = history.issue(1, OLIVIA)
     busy = history.issue(2, OLIVIA)
-    history.events(busy, [dict(commented(21, OSCAR, recent, heart=3), author_association="NONE"),
-                          dict(commented(22, OLIVIA, recent), author_association="NONE")])
+    history.events(
+        busy,
+        [
+            dict(commented(21, OSCAR, recent, heart=3), author_association="NONE"),
+            dict(commented(22, OLIVIA, recent), author_association="NONE"),
+        ],
+    )
     history.events(quiet, [dict(commented(11, OSCAR, recent), author_association="NONE")])
     rows = history.rows("trending", order="rank")
     assert [(r["id"], r["rank"], r["outside_comments"], r["reactions"]) for r in rows] == [(2, 1, 2, 3), (1, 2, 1, 0)]
@@ -188,8 +195,11 @@ def test_html_report_is_one_file_with_its_charts(history, db_url, monkeypatch, t
     assert report_command.main(["--since", since, "--format", "html", "--output", str(output)]) == 0
     page = output.read_text()
     assert page.count('<svg xmlns="http://www.w3.org/2000/svg" class="chart"') == 3
-    for title in ("Median time to first response, by week opened", "Unanswered open items by age",
-                  "External pull requests by month opened"):
+    for title in (
+        "Median time to first response, by week opened",
+        "Unanswered open items by age",
+        "External pull requests by month opened",
+    ):
         assert title in page
     assert "<script" not in page and "http://" not in page.replace("http://www.w3.org/2000/svg", "")
 

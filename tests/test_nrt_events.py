@@ -1,11 +1,12 @@
 """nrt_events: timelines of recently updated items, with ETags, inside the Lambda's time."""
+
 import pytest
 from sqlalchemy import select
 
 from chalicelib.models import Event, EventPoll, JobRun, create_db_session
 from chalicelib.runner import run_job
-from fake_github import commented, cross_referenced, labeled, reviewed, user
-from helpers import ago, count, fetch
+from tests.fake_github import commented, cross_referenced, labeled, reviewed, user
+from tests.helpers import ago, count, fetch
 
 ALICE, MAINTAINER = user("alice", 501), user("maria", 601)
 
@@ -46,8 +47,9 @@ def test_unchanged_timeline_answers_304_and_writes_nothing(github, invoke, app_e
 
 def test_edited_comment_and_new_reaction_update_the_event(github, invoke, app_env, issue):
     invoke("nrt_events")
-    github.timelines[11][0] = commented(901, ALICE, issue["created_at"], body="Thanks! (edited)",
-                                        updated=ago(minutes=1), heart=3)
+    github.timelines[11][0] = commented(
+        901, ALICE, issue["created_at"], body="Thanks! (edited)", updated=ago(minutes=1), heart=3
+    )
     invoke("nrt_events")
     comment = fetch(app_env, Event, (901, 11))
     assert comment.body == "Thanks! (edited)" and comment.reactions["heart"] == 3

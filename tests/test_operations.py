@@ -1,4 +1,5 @@
 """Operations: failure alerts through SES, structured logs in Lambda, and the job_runs record."""
+
 import json
 import logging
 
@@ -9,7 +10,7 @@ from sqlalchemy import select
 
 from chalicelib.models import JobRun, create_db_session
 from chalicelib.runner import JobFailed
-from fake_github import user
+from tests.fake_github import user
 
 SENDER, RECIPIENT = "alerts@example.com", "maintainers@example.com"
 

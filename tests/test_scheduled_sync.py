@@ -1,11 +1,12 @@
 """every_30_min and daily, invoked as EventBridge would, against the fake GitHub and a real database."""
+
 import pytest
 from sqlalchemy import select
 
 from chalicelib.models import Event, EventPoll, Issue, JobRun, Member, PullRequest, Transfer, create_db_session
 from chalicelib.runner import JobFailed
-from fake_github import user
-from helpers import ago, count, fetch
+from tests.fake_github import user
+from tests.helpers import ago, count, fetch
 
 ALICE, BOB, CAROL = user("alice", 501), user("bob", 502), user("carol", 503)
 
@@ -47,8 +48,16 @@ def test_an_issue_closed_since_the_last_run_is_updated(github, invoke, app_env):
 
 def test_pull_requests_closed_merged_and_unmerged(github, invoke, app_env):
     github.new_item("widgets", 3, item_id=13, author=ALICE, created=ago(weeks=20), closed=ago(weeks=10), pr=True)
-    github.new_item("widgets", 4, item_id=14, author=ALICE, created=ago(weeks=20), closed=ago(weeks=10), pr=True,
-                    merged=ago(weeks=10))
+    github.new_item(
+        "widgets",
+        4,
+        item_id=14,
+        author=ALICE,
+        created=ago(weeks=20),
+        closed=ago(weeks=10),
+        pr=True,
+        merged=ago(weeks=10),
+    )
     github.new_item("widgets", 5, item_id=15, author=ALICE, created=ago(days=1), pr=True)
     invoke("every_30_min")
     assert fetch(app_env, PullRequest, 13).merged is False
@@ -85,7 +94,11 @@ def test_transferred_issue_with_new_issue_stored(github, invoke, app_env, by_id)
     github.transfer(old, "gadgets", 40, new_id=1640, by_id=by_id)
     invoke("every_30_min")
     transfer = fetch(app_env, Transfer, (16, 1640))
-    assert transfer is not None and (transfer.repo, transfer.new_repo, transfer.new_number) == ("widgets", "gadgets", 40)
+    assert transfer is not None and (transfer.repo, transfer.new_repo, transfer.new_number) == (
+        "widgets",
+        "gadgets",
+        40,
+    )
     assert transfer.username == "carol" and transfer.labels[0]["name"] == "bug"
     assert fetch(app_env, Issue, 16) is None and fetch(app_env, Issue, 1640) is not None
     invoke("every_30_min")
@@ -98,8 +111,14 @@ def test_transfer_waits_while_the_new_issue_is_not_stored(github, invoke, app_en
     invoke("every_30_min")
     github.moved[old["url"]] = f"{github.api}/repos/acme/elsewhere/issues/1"
     github.moved_targets[f"{github.api}/repos/acme/elsewhere/issues/1"] = 777
-    github.add(dict(old, id=777, repository_url=f"{github.api}/repos/acme/elsewhere",
-                    url=f"{github.api}/repos/acme/elsewhere/issues/1"))
+    github.add(
+        dict(
+            old,
+            id=777,
+            repository_url=f"{github.api}/repos/acme/elsewhere",
+            url=f"{github.api}/repos/acme/elsewhere/issues/1",
+        )
+    )
     invoke("every_30_min")
     assert fetch(app_env, Issue, 16) is not None and count(app_env, Transfer) == 0
     assert fetch(app_env, Issue, twin["id"]) is not None
@@ -117,8 +136,16 @@ def test_look_alike_issues_that_were_not_transferred_are_asked_about_once(github
 
 def test_first_run_sees_more_than_a_thousand_closed_pull_requests(github, invoke, app_env):
     for n in range(1, 1201):
-        github.new_item("widgets", n, item_id=n, author=ALICE, created=ago(weeks=30, hours=n),
-                        closed=ago(weeks=20, hours=n), pr=True, merged=ago(weeks=20, hours=n) if n % 3 else None)
+        github.new_item(
+            "widgets",
+            n,
+            item_id=n,
+            author=ALICE,
+            created=ago(weeks=30, hours=n),
+            closed=ago(weeks=20, hours=n),
+            pr=True,
+            merged=ago(weeks=20, hours=n) if n % 3 else None,
+        )
     invoke("every_30_min")
     assert count(app_env, PullRequest) == 1200
     assert count(app_env, PullRequest, PullRequest.merged.is_(True)) == 800
@@ -152,7 +179,7 @@ def test_running_twice_changes_nothing_the_second_time(github, invoke, app_env):
     invoke("every_30_min")
     invoke("daily")
     session = create_db_session(app_env)
-    second = session.scalars(select(JobRun).order_by(JobRun.id)).all()[len(runs):]
+    second = session.scalars(select(JobRun).order_by(JobRun.id)).all()[len(runs) :]
     session.close()
     for run in second:
         assert all(c["inserted"] == 0 and c["updated"] == 0 for c in run.counts["tables"].values()), run.counts

@@ -1,4 +1,5 @@
 """Models and the upsert path, on SQLite and on a real PostgreSQL."""
+
 import os
 import subprocess
 import sys
@@ -10,24 +11,44 @@ import pytest
 from sqlalchemy import create_engine, inspect, select, text
 
 from chalicelib.entities import event_row, issue_row, member_row, pull_request_row, transfer_row
-from chalicelib.models import (Event, Issue, Member, PullRequest, Transfer, create_all, upgrade_database)
+from chalicelib.models import Event, Issue, Member, PullRequest, Transfer, create_all, upgrade_database
 from chalicelib.store import upsert
-from fake_github import item, reactions, user
+from tests.fake_github import item, reactions, user
 
 API = "https://api.github.com"
 ALICE = user("alice", 501)
 
 
 def an_issue(**changes):
-    payload = item(API, "acme", "widgets", 7, item_id=7007, author=ALICE, created="2024-03-01T10:00:00Z",
-                   updated="2024-03-02T10:00:00Z", labels=["bug", "pending-response"], body="It breaks")
+    payload = item(
+        API,
+        "acme",
+        "widgets",
+        7,
+        item_id=7007,
+        author=ALICE,
+        created="2024-03-01T10:00:00Z",
+        updated="2024-03-02T10:00:00Z",
+        labels=["bug", "pending-response"],
+        body="It breaks",
+    )
     payload.update(changes)
     return payload
 
 
 def a_pull_request(merged_at=None, **changes):
-    payload = item(API, "acme", "widgets", 8, item_id=8008, author=ALICE, created="2024-03-01T10:00:00Z",
-                   closed="2024-03-03T10:00:00Z", pr=True, merged=merged_at)
+    payload = item(
+        API,
+        "acme",
+        "widgets",
+        8,
+        item_id=8008,
+        author=ALICE,
+        created="2024-03-01T10:00:00Z",
+        closed="2024-03-03T10:00:00Z",
+        pr=True,
+        merged=merged_at,
+    )
     payload.update(changes)
     return payload
 
@@ -58,8 +79,14 @@ def test_deleted_account_is_stored_with_no_username(session):
 
 
 def test_pull_request_merged_state_comes_from_merged_at(session):
-    upsert(session, PullRequest, [pull_request_row(a_pull_request(merged_at="2024-03-03T10:00:00Z")),
-                                  pull_request_row(a_pull_request(id=8009, number=9))])
+    upsert(
+        session,
+        PullRequest,
+        [
+            pull_request_row(a_pull_request(merged_at="2024-03-03T10:00:00Z")),
+            pull_request_row(a_pull_request(id=8009, number=9)),
+        ],
+    )
     session.commit()
     assert session.get(PullRequest, 8008).merged is True
     assert session.get(PullRequest, 8009).merged is False
@@ -85,16 +112,29 @@ def test_newer_payload_wins_and_older_is_ignored(session):
 
 def test_member_event_and_transfer_round_trip(session):
     upsert(session, Member, [member_row(user("bob", 502))])
-    comment = {"event": "commented", "id": 91, "node_id": "IC_91", "body": "thanks", "user": ALICE, "actor": ALICE,
-               "created_at": "2024-03-01T11:00:00Z", "updated_at": "2024-03-01T11:00:00Z",
-               "author_association": "NONE", "reactions": reactions(API + "/c/91", heart=2),
-               "html_url": "https://github.com/acme/widgets/issues/7#issuecomment-91"}
+    comment = {
+        "event": "commented",
+        "id": 91,
+        "node_id": "IC_91",
+        "body": "thanks",
+        "user": ALICE,
+        "actor": ALICE,
+        "created_at": "2024-03-01T11:00:00Z",
+        "updated_at": "2024-03-01T11:00:00Z",
+        "author_association": "NONE",
+        "reactions": reactions(API + "/c/91", heart=2),
+        "html_url": "https://github.com/acme/widgets/issues/7#issuecomment-91",
+    }
     parent = {"id": 7007, "org": "acme", "repo": "widgets"}
     upsert(session, Event, [event_row(comment, parent)])
-    upsert(session, Transfer, [transfer_row(issue_row(an_issue()), {"id": 9009, "number": 3,
-                                                                     "repository_url": f"{API}/repos/acme/gadgets",
-                                                                     "url": f"{API}/repos/acme/gadgets/issues/3",
-                                                                     "html_url": "https://github.com/acme/gadgets/issues/3"})])
+    new_issue = {
+        "id": 9009,
+        "number": 3,
+        "repository_url": f"{API}/repos/acme/gadgets",
+        "url": f"{API}/repos/acme/gadgets/issues/3",
+        "html_url": "https://github.com/acme/gadgets/issues/3",
+    }
+    upsert(session, Transfer, [transfer_row(new_issue, issue_row(an_issue()))])
     session.commit()
     assert session.scalar(select(Member.login)) == "bob"
     event = session.get(Event, (91, 7007))
@@ -127,8 +167,10 @@ def test_concurrent_upserts_of_the_same_issue_both_succeed(db_url, session_for):
         except Exception as error:  # collected and asserted below
             errors.append(error)
 
-    threads = [threading.Thread(target=write, args=("from every_30_min", "2024-03-04T00:00:00Z")),
-               threading.Thread(target=write, args=("from nrt_events", "2024-03-05T00:00:00Z"))]
+    threads = [
+        threading.Thread(target=write, args=("from every_30_min", "2024-03-04T00:00:00Z")),
+        threading.Thread(target=write, args=("from nrt_events", "2024-03-05T00:00:00Z")),
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -204,17 +246,25 @@ def test_migration_creates_a_fresh_database_like_create_all(db_url, session_for)
 def test_alembic_command_from_the_repo_root_reads_db_url(db_url):
     root = Path(__file__).resolve().parents[1]
     env = {**os.environ, "DB_URL": db_url}
-    result = subprocess.run([sys.executable, "-m", "alembic", "upgrade", "head"], cwd=root, env=env,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "alembic", "upgrade", "head"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert "issues" in inspect(create_engine(db_url)).get_table_names()
 
 
 def test_a_batch_keeps_each_rows_own_labels_and_text_exactly(session):
     odd_text = "tab\there\nnew line\\backslash \\N not null\r\n"
-    rows = [issue_row(an_issue(id=1, number=1, labels=[], body=odd_text)),
-            issue_row(an_issue(id=2, number=2, body="", labels=[{"name": "a"}, {"name": "b"}])),
-            issue_row(an_issue(id=3, number=3, body=None, labels=None, assignees=[ALICE]))]
+    rows = [
+        issue_row(an_issue(id=1, number=1, labels=[], body=odd_text)),
+        issue_row(an_issue(id=2, number=2, body="", labels=[{"name": "a"}, {"name": "b"}])),
+        issue_row(an_issue(id=3, number=3, body=None, labels=None, assignees=[ALICE])),
+    ]
     upsert(session, Issue, rows)
     session.commit()
     first, second, third = (session.get(Issue, n) for n in (1, 2, 3))

@@ -1,4 +1,5 @@
 """Alembic environment: the database is DB_URL (or the SSM parameter in Lambda), or a connection handed in."""
+
 from alembic import context
 
 from chalicelib.config import get_db_url

@@ -6,6 +6,7 @@ Converges from any of three starting points: an empty database, a database creat
 Revision ID: 0001_port_baseline
 Revises:
 """
+
 import sqlalchemy as sa
 from alembic import op
 

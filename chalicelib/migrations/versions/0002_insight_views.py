@@ -3,6 +3,7 @@
 Revision ID: 0002_insight_views
 Revises: 0001_port_baseline
 """
+
 from alembic import op
 
 from chalicelib.insight import VIEWS, create_views

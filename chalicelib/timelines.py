@@ -1,4 +1,5 @@
-"""nrt_events: timeline events of recently updated issues and PRs, fetched conditionally page by page."""
+"""Timeline events of stored issues and PRs, fetched conditionally page by page on a small pool."""
+
 from __future__ import annotations
 
 import logging
@@ -9,12 +10,10 @@ from datetime import datetime
 from sqlalchemy import select
 
 from .context import Deadline, JobContext
-from .entities import EVENT_POLLS, EVENTS
+from .entities import EVENT_POLLS, EVENTS, store
 from .github import PAGE_SIZE, GitHubAPIError, TimelineAPI, TimelinePage
 from .models import EventPoll
 from .store import committed
-from .sync import search_and_store
-from .transfers import reconcile_transfers
 
 log = logging.getLogger(__name__)
 
@@ -65,18 +64,20 @@ def store_timeline(ctx: JobContext, fetch: TimelineFetch) -> None:
             continue
         ctx.report.pages_fetched += 1
         events += [EVENTS.to_row(event, item) for event in page.events if event.get("event") in tracked]
-        polls.append(EVENT_POLLS.to_row(item["id"], page.page_no, item["updated_at"], page.etag, len(page.events)))
+        polls.append(
+            EVENT_POLLS.to_row({"page_no": page.page_no, "etag": page.etag, "page_size": len(page.events)}, item)
+        )
     if not polls:
         return
-    with committed(ctx.session) as session:
-        ctx.report.add(EVENTS.name, EVENTS.upsert(session, events))
-        EVENT_POLLS.upsert(session, polls)
+    with committed(ctx.session):
+        store(ctx, EVENTS, events)
+        store(ctx, EVENT_POLLS, polls)
 
 
 def _known_polls(ctx: JobContext, ids: list[int]) -> dict[int, dict[int, EventPoll]]:
     known: dict[int, dict[int, EventPoll]] = {}
     for start in range(0, len(ids), 1000):
-        for poll in ctx.session.scalars(select(EventPoll).where(EventPoll.id.in_(ids[start:start + 1000]))):
+        for poll in ctx.session.scalars(select(EventPoll).where(EventPoll.id.in_(ids[start : start + 1000]))):
             known.setdefault(poll.id, {})[poll.page_no] = poll
     return known
 
@@ -96,8 +97,9 @@ def sync_timelines(ctx: JobContext, items: list[dict]) -> None:
     ordered.sort(key=lambda item: not stale(item))
     timeline = TimelineAPI(ctx.api)
     with ThreadPoolExecutor(max_workers=ctx.settings.timeline_workers) as pool:
-        futures = [pool.submit(fetch_timeline, timeline, item, known.get(item["id"], {}), ctx.deadline)
-                   for item in ordered]
+        futures = [
+            pool.submit(fetch_timeline, timeline, item, known.get(item["id"], {}), ctx.deadline) for item in ordered
+        ]
         try:
             for future in as_completed(futures):
                 fetch = future.result()
@@ -110,9 +112,3 @@ def sync_timelines(ctx: JobContext, items: list[dict]) -> None:
             for future in futures:
                 future.cancel()
             raise
-
-
-def nrt_events(ctx: JobContext) -> None:
-    items = search_and_store(ctx, "", "updated", ctx.started - ctx.settings.nrt_window)
-    sync_timelines(ctx, items)
-    reconcile_transfers(ctx)

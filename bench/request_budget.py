@@ -1,12 +1,13 @@
 """GitHub request budget of every job against a synthetic org served on 127.0.0.1, next to the original design's
 strategy computed on the same data in the same run.
 
-    python bench/requests.py [--items 20000]
+    python3 -m bench.request_budget [--items 20000]
 
 The baseline: one search per repo per query, two `/rate_limit` calls per search page (the original's measured
 ratio: 165 of them for 83 searches), timelines without ETags on a cold cache and stopping at the first 304 when
 warm, backfill by calendar quarter. Prints a table and writes bench/results/requests.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,19 +17,14 @@ import os
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
+from datetime import UTC, datetime, timedelta
 
-# This file's name hides the `requests` package from its own folder: look there last.
-HERE = Path(__file__).resolve().parent
-sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != HERE] + [str(HERE)]
-import scenario  # noqa: E402
-from scenario import ORG, ROOT  # noqa: E402
-
-from chalicelib import config  # noqa: E402
-from chalicelib.config import DEFAULT_REPOS  # noqa: E402
-from chalicelib.runner import run_job  # noqa: E402
-from fake_github import serve, ts  # noqa: E402
+from bench import scenario
+from bench.scenario import ORG, ROOT
+from chalicelib import config
+from chalicelib.config import DEFAULT_REPOS
+from chalicelib.runner import run_job
+from tests.fake_github import serve, ts
 
 RATE_LIMIT_CALLS_PER_PAGE = 2
 SEARCHES_PER_MINUTE = 30
@@ -48,18 +44,22 @@ def per_repo(template: str) -> list[str]:
 
 def baseline_every_30_min(fake, now: datetime) -> dict:
     new, closed, year = ts(now - timedelta(days=5)), ts(now - timedelta(weeks=1)), ts(now - timedelta(weeks=52))
-    queries = (per_repo(f"repo:{{repo}} is:pr created:>={new}") + per_repo(f"repo:{{repo}} is:pr closed:>={closed}")
-               + per_repo(f"repo:{{repo}} is:pr is:unmerged closed:>={year}")
-               + per_repo(f"repo:{{repo}} is:issue created:>={new}")
-               + per_repo(f"repo:{{repo}} is:issue closed:>={closed}"))
+    queries = (
+        per_repo(f"repo:{{repo}} is:pr created:>={new}")
+        + per_repo(f"repo:{{repo}} is:pr closed:>={closed}")
+        + per_repo(f"repo:{{repo}} is:pr is:unmerged closed:>={year}")
+        + per_repo(f"repo:{{repo}} is:issue created:>={new}")
+        + per_repo(f"repo:{{repo}} is:issue closed:>={closed}")
+    )
     searches = original_searches(fake, queries)
     return {"search": searches, "core": searches * RATE_LIMIT_CALLS_PER_PAGE}
 
 
 def baseline_nrt(fake, now: datetime, warm: bool) -> dict:
     since = ts(now - timedelta(days=1))
-    searches = original_searches(fake, per_repo(f"repo:{{repo}} is:issue updated:>={since}")
-                                 + per_repo(f"repo:{{repo}} is:pr updated:>={since}"))
+    searches = original_searches(
+        fake, per_repo(f"repo:{{repo}} is:issue updated:>={since}") + per_repo(f"repo:{{repo}} is:pr updated:>={since}")
+    )
     updated = scenario.recent(fake, now, timedelta(days=1))
     timeline = len(updated) if warm else sum(pages(len(fake.timelines.get(p["id"], []))) for p in updated)
     return {"search": searches, "core": searches * RATE_LIMIT_CALLS_PER_PAGE + timeline}
@@ -71,17 +71,21 @@ def baseline_daily(fake) -> dict:
 
 
 def quarters(since: datetime, until: datetime) -> list[tuple[datetime, datetime]]:
-    spans, start = [], datetime(since.year, 1 + 3 * ((since.month - 1) // 3), 1, tzinfo=timezone.utc)
+    spans, start = [], datetime(since.year, 1 + 3 * ((since.month - 1) // 3), 1, tzinfo=UTC)
     while start <= until:
-        end = datetime(start.year + (start.month + 2) // 12, (start.month + 2) % 12 + 1, 1, tzinfo=timezone.utc)
+        end = datetime(start.year + (start.month + 2) // 12, (start.month + 2) % 12 + 1, 1, tzinfo=UTC)
         spans.append((start, end - timedelta(seconds=1)))
         start = end
     return spans
 
 
 def baseline_backfill(fake, since: datetime, until: datetime) -> dict:
-    queries = [f"repo:{ORG}/{repo} {kind} created:{ts(lo)}..{ts(hi)}"
-               for repo in DEFAULT_REPOS for kind in ("is:issue", "is:pr") for lo, hi in quarters(since, until)]
+    queries = [
+        f"repo:{ORG}/{repo} {kind} created:{ts(lo)}..{ts(hi)}"
+        for repo in DEFAULT_REPOS
+        for kind in ("is:issue", "is:pr")
+        for lo, hi in quarters(since, until)
+    ]
     searches = original_searches(fake, queries)
     return {"search": searches, "core": searches * RATE_LIMIT_CALLS_PER_PAGE}
 
@@ -106,11 +110,18 @@ class Meter:
         started = time.perf_counter()
         action()
         seconds = time.perf_counter() - started
-        used = {kind: self.fake.requests.get(kind, 0) - before.get(kind, 0)
-                for kind in ("search", "core", "not_modified")}
+        used = {
+            kind: self.fake.requests.get(kind, 0) - before.get(kind, 0) for kind in ("search", "core", "not_modified")
+        }
         timeline = sum(1 for line in self.fake.log[log_start:] if "/timeline" in line)
-        row = {"job": label, **used, "total": used["search"] + used["core"], "timeline_pages": timeline,
-               "seconds": round(seconds, 2), "github_minutes_at_30_searches": round(used["search"] / SEARCHES_PER_MINUTE, 2)}
+        row = {
+            "job": label,
+            **used,
+            "total": used["search"] + used["core"],
+            "timeline_pages": timeline,
+            "seconds": round(seconds, 2),
+            "github_minutes_at_30_searches": round(used["search"] / SEARCHES_PER_MINUTE, 2),
+        }
         if baseline:
             row["baseline_total"] = baseline["search"] + baseline["core"]
             row["baseline_search"] = baseline["search"]
@@ -124,20 +135,27 @@ def print_table(rows: list[dict]) -> None:
     print(header)
     print("-" * len(header))
     for row in rows:
-        print(f"{row['job']:<28}{row['search']:>8}{row['core']:>8}{row['not_modified']:>8}{row['total']:>8}"
-              f"{row.get('baseline_total', ''):>10}{row.get('ratio', '') if row.get('ratio') is not None else '':>8}"
-              f"{row['seconds']:>9}")
+        print(
+            f"{row['job']:<28}{row['search']:>8}{row['core']:>8}{row['not_modified']:>8}{row['total']:>8}"
+            f"{row.get('baseline_total', ''):>10}{row.get('ratio', '') if row.get('ratio') is not None else '':>8}"
+            f"{row['seconds']:>9}"
+        )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=20_000)
     args = parser.parse_args()
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     fake, server = serve(lambda url: scenario.build(url, now, items=args.items))
     workdir = tempfile.mkdtemp(prefix="bench-requests-")
-    os.environ.update(GITHUB_API_URL=fake.api, GITHUB_ORG=ORG, GH_TOKEN="bench-token",
-                      DB_URL=f"sqlite:///{workdir}/bench.db", LOCAL_TIME_BUDGET_SECONDS="100000")
+    os.environ.update(
+        GITHUB_API_URL=fake.api,
+        GITHUB_ORG=ORG,
+        GH_TOKEN="bench-token",
+        DB_URL=f"sqlite:///{workdir}/bench.db",
+        LOCAL_TIME_BUDGET_SECONDS="100000",
+    )
     os.environ.pop("GITHUB_REPOS", None)
     config.reset_caches()
     import logging
@@ -147,11 +165,15 @@ def main() -> int:
 
     since = now - timedelta(days=365 * scenario.YEARS + 1)
     meter = Meter(fake)
-    print(f"synthetic org: {len(fake.items)} issues and PRs in {len(DEFAULT_REPOS)} repos, "
-          f"{len(fake.members)} members, {len(fake.timelines)} timelines")
-    backfill_row = meter.run("backfill (3 years)", lambda: backfill.main(
-        ["--since", since.date().isoformat(), "--until", now.date().isoformat()]),
-        baseline_backfill(fake, since, now))
+    print(
+        f"synthetic org: {len(fake.items)} issues and PRs in {len(DEFAULT_REPOS)} repos, "
+        f"{len(fake.members)} members, {len(fake.timelines)} timelines"
+    )
+    backfill_row = meter.run(
+        "backfill (3 years)",
+        lambda: backfill.main(["--since", since.date().isoformat(), "--until", now.date().isoformat()]),
+        baseline_backfill(fake, since, now),
+    )
     minimum = minimum_backfill_pages(fake, since, now)
     meter.run("every_30_min (first run)", lambda: run_job("every_30_min"), baseline_every_30_min(fake, now))
     later = now + timedelta(minutes=1)
@@ -168,16 +190,23 @@ def main() -> int:
     targets = {
         "every_30_min_vs_baseline": {"value": steady["ratio"], "target": "<= 0.1", "met": steady["ratio"] <= 0.1},
         "warm_nrt_304_share": {"value": round(share_304, 3), "target": ">= 0.9", "met": share_304 >= 0.9},
-        "backfill_over_minimum_pages": {"value": round(backfill_overhead, 3), "target": "<= 0.05",
-                                        "minimum_pages": minimum, "met": backfill_overhead <= 0.05},
+        "backfill_over_minimum_pages": {
+            "value": round(backfill_overhead, 3),
+            "target": "<= 0.05",
+            "minimum_pages": minimum,
+            "met": backfill_overhead <= 0.05,
+        },
     }
     print()
     for name, figure in targets.items():
         print(f"{name}: {figure['value']} (target {figure['target']}): {'met' if figure['met'] else 'MISSED'}")
     results = ROOT / "bench" / "results"
     results.mkdir(exist_ok=True)
-    (results / "requests.json").write_text(json.dumps({"measured_at": now.isoformat(), "items": len(fake.items),
-                                                       "jobs": meter.rows, "targets": targets}, indent=2))
+    (results / "requests.json").write_text(
+        json.dumps(
+            {"measured_at": now.isoformat(), "items": len(fake.items), "jobs": meter.rows, "targets": targets}, indent=2
+        )
+    )
     return 0
 
 

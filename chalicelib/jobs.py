@@ -1,0 +1,53 @@
+"""The jobs, each a short list of steps over the modules that fetch one thing each.
+
+Adding a job: a function here taking the run's `JobContext`, an entry in `JOBS`, and an `@app.schedule` line in
+`app.py`. The runner (`runner.run_job`) gives every job its context, records it in `job_runs` and alerts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from . import backfill as history
+from . import completeness, items, members, timelines, transfers
+from .context import JobContext
+
+
+def every_30_min(ctx: JobContext) -> None:
+    items.sync_recent(ctx)
+    members.sync_members(ctx)
+    transfers.reconcile_transfers(ctx)
+
+
+def nrt_events(ctx: JobContext) -> None:
+    updated = items.sync_updated(ctx, ctx.started - ctx.settings.nrt_window)
+    timelines.sync_timelines(ctx, updated)
+    transfers.reconcile_transfers(ctx)
+
+
+def daily(ctx: JobContext) -> None:
+    window = completeness.daily_window(ctx)
+    for repo in completeness.repos_least_recently_checked(ctx):
+        check, missing = completeness.check_repo(ctx, repo, window)
+        settled = transfers.settle_missing(ctx, missing)
+        if ctx.report.stopped_early:
+            break
+        check.removed, check.transferred = settled["removed"], settled["transferred"]
+        completeness.record_check(ctx, repo, window, check)
+    transfers.reconcile_transfers(ctx)
+
+
+def backfill(ctx: JobContext, plan: history.BackfillPlan, progress: Callable[[history.WindowDone], None]) -> None:
+    """Every item created in the plan's period (and with `plan.events` their timelines), window by window."""
+    for done in history.windows(ctx, plan):
+        if plan.events:
+            timelines.sync_timelines(ctx, done.rows)
+        history.checkpoint(ctx, done)
+        progress(done)
+
+
+JOBS: dict[str, Callable[[JobContext], None]] = {
+    "every_30_min": every_30_min,
+    "nrt_events": nrt_events,
+    "daily": daily,
+}

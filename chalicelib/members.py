@@ -1,0 +1,30 @@
+"""The org's members: who counts as a maintainer. Never deleted; those no longer listed are marked inactive."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select, update
+
+from .context import JobContext
+from .entities import MEMBERS, parse_timestamp, store
+from .models import Member
+from .store import committed
+
+
+def sync_members(ctx: JobContext) -> None:
+    """Store the org's members; mark those no longer listed inactive; reactivate returners."""
+    payloads = ctx.api.list_members(ctx.settings.org)
+    with committed(ctx.session) as session:
+        store(ctx, MEMBERS, [MEMBERS.to_row(payload) for payload in payloads])
+        active = session.scalar(select(func.count()).select_from(Member).where(Member.inactive.is_not(True)))
+        if not payloads and active:
+            ctx.report.warnings.append(
+                "GitHub listed no org members: kept everyone active (check the token's "
+                "org access: without it GitHub lists only public members)"
+            )
+        else:
+            result = session.execute(
+                update(Member)
+                .where(Member.id.not_in([p["id"] for p in payloads]), Member.inactive.is_not(True))
+                .values(inactive=True, inactive_dt=parse_timestamp(ctx.started), row_hash=None)
+            )
+            ctx.report.deactivated += result.rowcount

@@ -1,0 +1,22 @@
+"""Watermarks of incremental work (`sync_state`): a value per name, written only after the work it covers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from .entities import parse_timestamp
+from .models import SyncState
+
+
+def read_watermark(session: Session, name: str) -> datetime | None:
+    state = session.get(SyncState, name)
+    return state.value if state else None
+
+
+def write_watermark(session: Session, name: str, value: datetime) -> None:
+    state = session.get(SyncState, name) or SyncState(name=name)
+    state.value = parse_timestamp(value)
+    session.add(state)
+    session.commit()

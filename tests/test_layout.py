@@ -1,0 +1,57 @@
+"""The module layout: jobs on top, one module per thing fetched, the client owning every GitHub endpoint."""
+
+import ast
+import inspect
+import re
+from pathlib import Path
+
+import pytest
+
+from chalicelib import entities
+from chalicelib.github import GitHubAPI, TimelineAPI, TransferAPI
+
+CHALICELIB = Path(__file__).resolve().parents[1] / "chalicelib"
+FETCHING_MODULES = ("items", "members", "timelines", "transfers", "completeness", "backfill")
+
+
+def local_imports(module: str) -> set[str]:
+    tree = ast.parse((CHALICELIB / f"{module}.py").read_text())
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            found |= {node.module} if node.module else {alias.name for alias in node.names}
+    return found
+
+
+@pytest.mark.parametrize("module", FETCHING_MODULES)
+def test_no_fetching_module_imports_another(module):
+    assert local_imports(module) & set(FETCHING_MODULES) == set()
+
+
+def test_the_runner_reaches_the_fetching_modules_only_through_jobs():
+    assert local_imports("runner") & set(FETCHING_MODULES) == set()
+    assert set(FETCHING_MODULES) <= local_imports("jobs")
+
+
+def test_no_github_path_is_built_outside_the_client():
+    path_literal = re.compile(r"""["'](/repos/|/orgs/|/search/|/users/)""")
+    offenders = [
+        f"{path.relative_to(CHALICELIB.parent)}:{number}"
+        for path in [*CHALICELIB.glob("*.py"), *CHALICELIB.parent.glob("*.py")]
+        if path.name != "github.py"
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if path_literal.search(line)
+    ]
+    assert offenders == []
+
+
+@pytest.mark.parametrize(
+    "entity",
+    [value for value in vars(entities).values() if isinstance(value, entities.Entity)],
+    ids=lambda entity: entity.name,
+)
+def test_every_entity_names_a_client_method_and_maps_with_one_signature(entity):
+    owner = entity.fetched_by.__qualname__.split(".")[0]
+    assert owner in {GitHubAPI.__name__, TimelineAPI.__name__, TransferAPI.__name__}
+    payload, parent = inspect.signature(entity.to_row).parameters.values()
+    assert parent.name == "parent" and parent.default is None and payload.default is inspect.Parameter.empty
