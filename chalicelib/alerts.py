@@ -19,10 +19,10 @@ def send_failure_alert(settings: Settings, job: str, error: str | None) -> bool:
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
-    subject = f"[contributor-metrics {settings.stage}] {job} failed"
+    subject = f"[contributor-metrics {settings.stage}] {job} needs attention"
     body = (
-        f"The {job} job of contributor-metrics (stage {settings.stage}, org {settings.org}) failed:\n\n"
-        f"{error}\n\nLater failures of this job are not mailed until it succeeds again."
+        f"The {job} job of contributor-metrics (stage {settings.stage}, org {settings.org}):\n\n"
+        f"{error}\n\nThe same trouble is not mailed again until the job has succeeded in between."
     )
     try:
         boto3.client("ses").send_email(

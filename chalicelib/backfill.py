@@ -69,11 +69,12 @@ class WindowDone:
     window: Window
     rows: list[dict]
     search_requests: int
+    complete: bool = True
 
     def describe(self) -> str:
         return (
             f"{self.repo} {self.kind} {self.window.qualifier('created')}: {len(self.rows)} items, "
-            f"{self.search_requests} search requests"
+            f"{self.search_requests} search requests" + ("" if self.complete else " (incomplete: not checkpointed)")
         )
 
 
@@ -99,16 +100,22 @@ def windows(ctx: JobContext, plan: BackfillPlan) -> Iterator[WindowDone]:
             coverage = load_coverage(ctx.session, repo, kind)
             query = f"repo:{ctx.settings.org}/{repo} {KINDS[kind]}"
             searches_before = ctx.api.stats.search
-            for window, items in ctx.api.search_windows(
-                query, field="created", window=plan.window, skip=coverage.covers
-            ):
-                rows = store_items(ctx, items)
-                yield WindowDone(repo, kind, window, rows, ctx.api.stats.search - searches_before)
+            for result in ctx.api.search_windows(query, field="created", window=plan.window, skip=coverage.covers):
+                rows = store_items(ctx, result.items)
+                searches = ctx.api.stats.search - searches_before
+                yield WindowDone(repo, kind, result.window, rows, searches, result.complete)
                 searches_before = ctx.api.stats.search
 
 
 def checkpoint(ctx: JobContext, done: WindowDone) -> None:
-    """The window is complete (items and, when asked, their timelines): a resumed run skips it."""
+    """The window is complete (items and, when asked, their timelines): a resumed run skips it. A window GitHub
+    answered incompletely is counted but not checkpointed, so the next run asks for it again."""
+    progress = ctx.report.repos.setdefault(done.repo, RepoProgress())
+    progress.windows += 1
+    progress.items += len(done.rows)
+    if not done.complete:
+        ctx.report.warn(f"{done.describe()}: GitHub's results stayed incomplete; run the backfill again")
+        return
     ctx.session.merge(
         BackfillCheckpoint(
             repo=done.repo,
@@ -120,9 +127,6 @@ def checkpoint(ctx: JobContext, done: WindowDone) -> None:
         )
     )
     ctx.session.commit()
-    progress = ctx.report.repos.setdefault(done.repo, RepoProgress())
-    progress.windows += 1
-    progress.items += len(done.rows)
 
 
 @dataclass

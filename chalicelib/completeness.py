@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from .context import JobContext
 from .entities import parse_timestamp
-from .github import Window, whole_seconds
+from .github import IncompleteSearch, Window, whole_seconds
 from .models import Issue, PullRequest
 from .search import store_items
 from .state import read_watermark, write_watermark
@@ -28,6 +28,7 @@ class RepoCheck:
     fetched: int = 0
     removed: int = 0
     transferred: int = 0
+    complete: bool = True
 
 
 def daily_window(ctx: JobContext) -> Window:
@@ -88,8 +89,13 @@ def _reconcile_window(ctx: JobContext, repo: str, window: Window, check: RepoChe
         ctx.report.stopped_early = True
         return 0
     query = f"repo:{ctx.settings.org}/{repo}"
-    github_total = ctx.api.search_count(f"{query} {window.qualifier('created')}")
-    github_merged = ctx.api.search_count(f"{query} is:pr is:merged {window.qualifier('created')}")
+    try:
+        github_total = ctx.api.search_count(f"{query} {window.qualifier('created')}")
+        github_merged = ctx.api.search_count(f"{query} is:pr is:merged {window.qualifier('created')}")
+    except IncompleteSearch:
+        check.complete = False
+        ctx.report.warn(f"daily {repo} {window.qualifier('created')}: GitHub's counts stayed incomplete; not acted on")
+        return 0
     stored_total, stored_merged = stored_counts(ctx, repo, window)
     if (github_total, github_merged) == (stored_total, stored_merged):
         return github_total
@@ -100,15 +106,22 @@ def _reconcile_window(ctx: JobContext, repo: str, window: Window, check: RepoChe
             _reconcile_window(ctx, repo, half, check, missing)
         return github_total
     seen: set[int] = set()
-    for _, items in ctx.api.search_windows(query, field="created", window=window):
-        seen |= {row["id"] for row in store_items(ctx, items)}
+    complete = True
+    for result in ctx.api.search_windows(query, field="created", window=window):
+        seen |= {row["id"] for row in store_items(ctx, result.items)}
+        complete = complete and result.complete
     check.fetched += len(seen)
-    missing += [row for row in _stored_rows_in(ctx, repo, window) if row["id"] not in seen]
+    if complete:
+        missing += [row for row in _stored_rows_in(ctx, repo, window) if row["id"] not in seen]
+    else:
+        check.complete = False
+        ctx.report.warn(f"daily {repo} {window.qualifier('created')}: GitHub's results stayed incomplete; not acted on")
     return github_total
 
 
 def record_check(ctx: JobContext, repo: str, window: Window, check: RepoCheck) -> None:
-    """The repo's line in the run's report, and its watermark: checked whole as of this run."""
+    """The repo's line in the run's report, and its watermark when it was checked whole (a repo GitHub answered
+    incompletely stays first in line for the next run)."""
     check.stored = stored_counts(ctx, repo, window)[0]
     ctx.report.repos[repo] = check
     log.info(
@@ -120,4 +133,5 @@ def record_check(ctx: JobContext, repo: str, window: Window, check: RepoCheck) -
         check.removed,
         check.transferred,
     )
-    write_watermark(ctx.session, f"daily:{repo}", ctx.started)
+    if check.complete:
+        write_watermark(ctx.session, f"daily:{repo}", ctx.started)

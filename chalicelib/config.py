@@ -10,9 +10,13 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import quote, unquote
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +108,10 @@ def _env_list(env: Mapping[str, str], name: str, default: tuple[str, ...]) -> tu
     raw = env.get(name, "").strip()
     if not raw:
         return default
-    return tuple(part.strip() for part in raw.split(",") if part.strip())
+    values = tuple(part.strip() for part in raw.split(",") if part.strip())
+    if not values:
+        raise ConfigError(f"{name} names nothing ({raw!r}): give comma-separated names, or leave it unset")
+    return values
 
 
 @dataclass(frozen=True)
@@ -162,15 +169,15 @@ def _dotenv_file(path: str) -> dict[str, str]:
 
 
 def environment() -> Mapping[str, str]:
-    """The process environment over the values of a `.env` file in the working directory (locally only).
+    """The process environment over the values of a `.env` file in the working directory (locally only; never
+    one from a parent directory, which may belong to another project).
 
     Read on each call (it is cheap), so a process whose environment changes sees the change; the file itself
     is parsed once."""
     if in_lambda():
         return os.environ
-    from dotenv import find_dotenv
-
-    return {**_dotenv_file(find_dotenv(usecwd=True)), **os.environ}
+    dotenv = Path.cwd() / ".env"
+    return {**_dotenv_file(str(dotenv) if dotenv.is_file() else ""), **os.environ}
 
 
 @functools.lru_cache(maxsize=16)
@@ -187,9 +194,22 @@ def parameter_path(stage: str, name: str) -> str:
     return f"/contributor-metrics/{stage}/{name}"
 
 
-@functools.lru_cache(maxsize=8)
+# A warm container keeps SSM values this long, so a rotated token or database URL is picked up without a deploy.
+SSM_CACHE_SECONDS = 15 * 60
+_ssm_cache: dict[str, tuple[str, float]] = {}
+
+
 def _read_ssm_parameter(path: str) -> str:
-    """A SecureString's value, read once per warm Lambda container."""
+    """A SecureString's value, asked of SSM at most once per SSM_CACHE_SECONDS per warm container."""
+    cached = _ssm_cache.get(path)
+    if cached is not None and time.monotonic() - cached[1] < SSM_CACHE_SECONDS:
+        return cached[0]
+    value = _fetch_ssm_parameter(path)
+    _ssm_cache[path] = (value, time.monotonic())
+    return value
+
+
+def _fetch_ssm_parameter(path: str) -> str:
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -215,26 +235,90 @@ UNAUTHENTICATED_WARNING = (
 )
 
 
+# GitHub's tokens (classic `ghp_…`, fine-grained `github_pat_…`, app `ghs_…`, OAuth `gho_…`) and the 40-hex
+# tokens of older releases and GitHub Enterprise Server use only these characters.
+TOKEN_CHARACTERS = re.compile(r"[A-Za-z0-9_.\-]+")
+
+
+def checked_token(token: str, source: str) -> str:
+    """The token, or a ConfigError that says what is wrong with it without showing any of it."""
+    if not TOKEN_CHARACTERS.fullmatch(token):
+        odd = sorted(
+            {
+                "a space"
+                if c == " "
+                else "a line break"
+                if c in "\r\n"
+                else "a tab"
+                if c == "\t"
+                else "a non-ASCII character"
+                if ord(c) > 127
+                else f"{c!r}"
+                for c in token
+                if not TOKEN_CHARACTERS.fullmatch(c)
+            }
+        )
+        raise ConfigError(
+            f"the GitHub token in {source} contains {', '.join(odd)}: a token is letters, digits, '_', '-' and "
+            "'.' only (was it pasted with a quote or a second line?)"
+        )
+    return token
+
+
 def get_github_token() -> str | None:
     """The GitHub token, or None locally without one (unauthenticated, with a warning)."""
     settings = get_settings()
     if in_lambda():
-        return _read_ssm_parameter(parameter_path(settings.stage, "token"))
+        path = parameter_path(settings.stage, "token")
+        return checked_token(_read_ssm_parameter(path), f"SSM parameter {path}")
     token = environment().get("GH_TOKEN", "").strip()
     if not token:
         log.warning(UNAUTHENTICATED_WARNING)
         return None
-    return token
+    return checked_token(token, "GH_TOKEN")
 
 
 def get_db_url() -> str:
+    """The database URL, checked and given the driver this app ships (see `normalized_db_url`)."""
     settings = get_settings()
     if in_lambda():
-        return _read_ssm_parameter(parameter_path(settings.stage, "db_url"))
-    return environment().get("DB_URL", "").strip() or DEFAULT_DB_URL
+        path = parameter_path(settings.stage, "db_url")
+        return normalized_db_url(_read_ssm_parameter(path), f"SSM parameter {path}")
+    return normalized_db_url(environment().get("DB_URL", "").strip() or DEFAULT_DB_URL, "DB_URL")
+
+
+def normalized_db_url(url: str, source: str = "DB_URL") -> str:
+    """`postgresql://` and `postgres://` (the original app's form, and what hosting providers hand out) mean
+    the psycopg2 driver we ship; SQLAlchemy 2.1 would otherwise look for psycopg 3, which is not installed.
+    A password with an unescaped `@` is escaped, so it is read (and hidden) whole.
+
+    Anything that is not a database URL is a ConfigError naming `source`, never showing a password."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    hint = "like sqlite:///contributor_metrics.db or postgresql://user:password@host:5432/dbname"
+    if "://" not in url:
+        raise ConfigError(f"{source} is not a database URL (a bare path?): give a URL {hint}")
+    scheme, rest = url.split("://", 1)
+    authority, slash, path = rest.partition("/")
+    if authority.count("@") > 1:
+        user_info, host = authority.rsplit("@", 1)
+        user, colon, password = user_info.partition(":")
+        authority = f"{user}{colon}{quote(unquote(password), safe='')}@{host}"
+    if scheme in ("postgres", "postgresql"):
+        scheme = "postgresql+psycopg2"
+    url = f"{scheme}://{authority}{slash}{path}"
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        raise ConfigError(f"{source} cannot be read as a database URL: give a URL {hint}") from None
+    if parsed.get_backend_name() not in ("postgresql", "sqlite"):
+        raise ConfigError(f"{source} names a {parsed.get_backend_name()} database: only PostgreSQL and SQLite work")
+    return url
 
 
 def reset_caches() -> None:
     """Forget resolved settings and secrets (tests change the environment between cases)."""
-    for cached in (_dotenv_file, _settings_from, _read_ssm_parameter):
+    for cached in (_dotenv_file, _settings_from):
         cached.cache_clear()
+    _ssm_cache.clear()

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field, is_dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from .config import Settings
@@ -38,7 +39,10 @@ class Deadline:
 
     @classmethod
     def for_run(cls, lambda_context, local_budget_seconds: float) -> Deadline:
-        if lambda_context is not None and hasattr(lambda_context, "get_remaining_time_in_millis"):
+        """The Lambda's remaining time; the local budget outside Lambda and under Chalice's local emulation,
+        whose context always claims 3 seconds (its test client ignores the app's `lambda_timeout`)."""
+        emulated = type(lambda_context).__module__ == "chalice.local"
+        if not emulated and hasattr(lambda_context, "get_remaining_time_in_millis"):
             margin = min(LAMBDA_SAFETY_SECONDS, lambda_context.get_remaining_time_in_millis() / 10_000)
             return cls(lambda: lambda_context.get_remaining_time_in_millis() / 1000 - margin)
         return cls.after(local_budget_seconds)
@@ -53,20 +57,51 @@ class Deadline:
 
 @dataclass
 class RunReport:
-    """Counts a job gathers for its summary line and its job_runs row."""
+    """Counts a job gathers for its summary line and its job_runs row.
+
+    Row counts (`add`, `count`) are staged and become the report's only when their transaction commits
+    (`watch` ties them to a session), so a failed run reports what it kept, not what was rolled back.
+    """
 
     tables: dict[str, UpsertCounts] = field(default_factory=lambda: defaultdict(UpsertCounts))
     transferred: int = 0
     removed: int = 0
     deactivated: int = 0
+    skipped: int = 0
     pages_fetched: int = 0
     pages_not_modified: int = 0
     stopped_early: bool = False
     warnings: list[str] = field(default_factory=list)
     repos: dict[str, Any] = field(default_factory=dict)
+    unknown_repos: list[str] = field(default_factory=list)
+    _staged: list[Callable[[], None]] = field(default_factory=list, repr=False)
 
     def add(self, table: str, counts: UpsertCounts) -> None:
-        self.tables[table] += counts
+        self._staged.append(lambda: self.tables[table].__iadd__(counts))
+
+    def count(self, name: str, number: int = 1) -> None:
+        """`transferred`, `removed` or `deactivated`, staged with the rows that made it so."""
+        self._staged.append(lambda: setattr(self, name, getattr(self, name) + number))
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
+
+    def skip(self, message: str) -> None:
+        """A malformed payload left out (the rest of its batch is stored)."""
+        self.skipped += 1
+        self.warnings.append(message)
+
+    def watch(self, session: Session) -> None:
+        event.listen(session, "after_commit", self._committed)
+        event.listen(session, "after_rollback", self._rolled_back)
+
+    def _committed(self, _session) -> None:
+        staged, self._staged = self._staged, []
+        for apply in staged:
+            apply()
+
+    def _rolled_back(self, _session) -> None:
+        self._staged = []
 
     def as_dict(self) -> dict:
         return {
@@ -74,8 +109,10 @@ class RunReport:
             "transferred": self.transferred,
             "removed": self.removed,
             "deactivated": self.deactivated,
+            "skipped": self.skipped,
             "timeline_pages": {"fetched": self.pages_fetched, "not_modified": self.pages_not_modified},
             "stopped_early": self.stopped_early,
+            "unknown_repos": self.unknown_repos,
             "warnings": self.warnings[:50],
             "repos": {name: asdict(result) if is_dataclass(result) else result for name, result in self.repos.items()},
         }
@@ -85,6 +122,10 @@ class RunReport:
         parts = [tables, f"transfers {self.transferred}", f"removed {self.removed}"]
         if self.deactivated:
             parts.append(f"members deactivated {self.deactivated}")
+        if self.unknown_repos:
+            parts.append(f"left out, not found on GitHub: {', '.join(self.unknown_repos)}")
+        if self.skipped:
+            parts.append(f"{self.skipped} malformed payloads skipped")
         if self.pages_fetched or self.pages_not_modified:
             parts.append(f"timeline pages {self.pages_fetched} fetched / {self.pages_not_modified} not modified")
         if self.stopped_early:

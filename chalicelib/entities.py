@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 import orjson
 from sqlalchemy import DateTime, Float, Integer, String
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from .github import GitHubAPI, TimelineAPI, TransferAPI
 from .models import Event, EventPoll, Issue, Member, PullRequest, Transfer
@@ -57,8 +58,15 @@ def _real(value: Any) -> Any:
     return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
+def _list(value: Any) -> list:
+    if not isinstance(value, list):
+        raise TypeError(f"expected a list, got {type(value).__name__} {str(value)[:40]!r}")
+    return value
+
+
 def _converter(column) -> Callable[[Any], Any] | None:
-    for column_type, convert in ((DateTime, parse_timestamp), (String, _text), (Integer, _whole), (Float, _real)):
+    converters = ((ARRAY, _list), (DateTime, parse_timestamp), (String, _text), (Integer, _whole), (Float, _real))
+    for column_type, convert in converters:
         if isinstance(column.type, column_type):
             return convert
     return None
@@ -83,18 +91,17 @@ def row_hash(row: dict) -> str:
 
 
 def payload_row(model, payload: dict, derived: dict | None = None) -> dict:
-    """Every payload column of `model` from `payload` (None where absent), the rest of it in `extra`."""
+    """Every payload column of `model` from `payload` (None where absent), the rest of it in `extra`; `derived`
+    values (worked out from the payload or its parent) override, converted the same way."""
     names, converters, keeps_extra = _layout(model)
     row: dict[str, Any] = dict.fromkeys(names)
     extra = {}
-    for name, value in payload.items():
+    for name, value in [*payload.items(), *(derived or {}).items()]:
         if name in converters:
             convert = converters[name]
             row[name] = convert(value) if convert is not None and value is not None else value
-        else:
+        elif name not in (derived or {}):
             extra[name] = value
-    if derived:
-        row.update(derived)
     if keeps_extra:
         row["extra"] = extra or None
     row["row_hash"] = row_hash(row)
@@ -119,17 +126,15 @@ def issue_row(item: dict, parent: dict | None = None) -> dict:
 
 
 def pull_request_row(item: dict, parent: dict | None = None) -> dict:
+    """A search item with a `pull_request` object; `merged` is None (kept as stored) when that object is of an
+    older shape without `merged_at`."""
     org, repo = org_and_repo(item.get("repository_url"))
-    merged_at = (item.get("pull_request") or {}).get("merged_at")
+    pull_request = item.get("pull_request") or {}
+    merged = pull_request["merged_at"] is not None if "merged_at" in pull_request else None
     return payload_row(
         PullRequest,
         item,
-        {
-            "org": org,
-            "repo": repo,
-            "username": login_of(item.get("user")),
-            "merged": merged_at is not None,
-        },
+        {"org": org, "repo": repo, "username": login_of(item.get("user")), "merged": merged},
     )
 
 
@@ -139,38 +144,71 @@ def member_row(payload: dict, parent: dict | None = None) -> dict:
     return row
 
 
-def stable_event_id(payload: dict) -> int:
-    """A key for events GitHub gives no id (cross-referenced): negative, so it never meets a real id."""
-    canonical = json_text(
-        {
-            "event": payload.get("event"),
-            "created_at": payload.get("created_at"),
-            "source": payload.get("source"),
-            "actor": login_of(payload.get("actor")),
-        }
-    )
-    digest = hashlib.sha256(canonical.encode()).digest()
+def stable_event_id(*identity: Any) -> int:
+    """A key for an event GitHub gives no id, from what identifies it: negative, so it never meets a real id."""
+    digest = hashlib.sha256(json_text(list(identity)).encode()).digest()
     return -(int.from_bytes(digest[:8], "big") & (2**62 - 1)) - 1
 
 
+def _event_id(payload: dict) -> int:
+    """GitHub's id; else a key from what identifies the event and never changes: a commit's sha, a review
+    thread's first comment, a cross-reference's source issue, time and actor (not the whole `source`, which
+    embeds the source issue's current state and would make a new key each time that issue changes)."""
+    if payload.get("id") is not None:
+        return payload["id"]
+    kind = payload.get("event")
+    if kind == "committed":
+        if not payload.get("sha"):
+            raise ValueError("a committed event without a sha")
+        return stable_event_id(kind, payload["sha"])
+    if "comments" in payload:
+        ids = [comment.get("id") for comment in payload.get("comments") or [] if comment.get("id") is not None]
+        if not ids:
+            raise ValueError(f"a {kind} event without comment ids")
+        return stable_event_id(kind, min(ids))
+    issue = (payload.get("source") or {}).get("issue") or {}
+    return stable_event_id(kind, payload.get("created_at"), issue.get("id"), login_of(payload.get("actor")))
+
+
+def _event_when_and_who(payload: dict) -> dict:
+    """Time, author and text where each event carries them: `reviewed` in `submitted_at`/`user`, `committed` in
+    its committer's date (its author is a name and e-mail, not an account), review and commit comment threads
+    in their first comment (updated when any comment of the thread is)."""
+    if payload.get("event") == "committed":
+        dates = [(payload.get(role) or {}).get("date") for role in ("committer", "author")]
+        return {"created_at": next((d for d in dates if d), None), "user": None}
+    comments = [c for c in payload.get("comments") or [] if isinstance(c, dict)]
+    if comments:
+        first = min(comments, key=lambda comment: comment.get("id") or 0)
+        updated = [c.get("updated_at") or c.get("created_at") for c in comments]
+        return {
+            "created_at": first.get("created_at"),
+            "updated_at": max((u for u in updated if u), default=None),
+            "user": first.get("user"),
+            "body": first.get("body"),
+            "author_association": first.get("author_association"),
+        }
+    return {
+        "created_at": payload.get("created_at") or payload.get("submitted_at"),
+        "user": payload.get("user") or payload.get("actor"),
+    }
+
+
 def event_row(payload: dict, parent: dict | None = None) -> dict:
-    """A timeline event of the stored item `parent`; `reviewed` events name their author in `user` and their time
-    in `submitted_at`."""
+    """A timeline event of the stored item `parent`."""
     issue = parent or {}
-    user = payload.get("user") or payload.get("actor")
-    fields = dict(payload)
-    if fields.get("created_at") is None and fields.get("submitted_at") is not None:
-        fields["created_at"] = fields["submitted_at"]
+    derived = {key: value for key, value in _event_when_and_who(payload).items() if value is not None}
+    derived.setdefault("user", None)
     return payload_row(
         Event,
-        fields,
+        payload,
         {
-            "id": payload.get("id") if payload.get("id") is not None else stable_event_id(payload),
+            **derived,
+            "id": _event_id(payload),
             "issue_id": issue["id"],
             "org": issue["org"],
             "repo": issue["repo"],
-            "user": user,
-            "username": login_of(user),
+            "username": login_of(derived["user"]),
         },
     )
 
@@ -256,6 +294,26 @@ TRANSFERS = Entity("transfers", Transfer, ("issue_id", "new_issue_id"), None, Tr
 def entity_for_item(item: dict) -> Entity:
     """A search item is a pull request exactly when it carries a `pull_request` object."""
     return PULL_REQUESTS if item.get("pull_request") is not None else ISSUES
+
+
+MALFORMED = (KeyError, TypeError, ValueError, AttributeError)
+
+
+def rows_of(ctx, entity: Entity, payloads, parent: dict | None = None) -> list[dict]:
+    """`entity.to_row` of each payload; one that cannot be mapped (no key, a time that is not a time, a list
+    field that is not a list, text that is not valid Unicode) is left out with a warning naming it."""
+    rows = []
+    for payload in payloads:
+        try:
+            row = entity.to_row(payload, parent)
+            if any(row.get(name) is None for name in entity.key):
+                raise ValueError(f"no {'/'.join(entity.key)}")
+        except MALFORMED as error:
+            where = (payload.get("html_url") or payload.get("url")) if isinstance(payload, dict) else None
+            ctx.report.skip(f"{entity.name}: skipped a malformed payload ({where or 'no URL'}): {error}")
+            continue
+        rows.append(row)
+    return rows
 
 
 def store(ctx, entity: Entity, rows: list[dict]) -> UpsertCounts:

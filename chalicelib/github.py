@@ -27,8 +27,17 @@ API_VERSION = "2022-11-28"
 SEARCH_RESULT_CAP = 1000
 PAGE_SIZE = 100
 RETRYABLE_STATUSES = frozenset({500, 502, 503, 504})
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 5
 SECONDARY_LIMIT_DEFAULT_WAIT = 60.0
 RESET_MARGIN_SECONDS = 1.0
+# No GitHub answer the app asks for comes near this; a larger one is a misbehaving server, not data.
+MAX_BODY_BYTES = 32 * 1024 * 1024
+# A list endpoint at 100 per page: 100,000 members, repos or timeline events before we call it a loop.
+MAX_PAGES = 1000
+# Search serves the first 1,000 results: 10 pages of 100.
+MAX_SEARCH_PAGES = SEARCH_RESULT_CAP // PAGE_SIZE
+INCOMPLETE_RESULT_RETRIES = 3
 
 
 class GitHubAPIError(RuntimeError):
@@ -40,6 +49,18 @@ class GitHubAPIError(RuntimeError):
         self.message = message
         where = f"GitHub answered {status}" if status else "GitHub could not be reached"
         super().__init__(f"{where} for GET {url}: {message}")
+
+
+class ForeignURL(GitHubAPIError):
+    """A URL from GitHub's answers (a `Link`, a redirect, a payload field) that is not on the configured API."""
+
+
+class OutOfTime(RuntimeError):
+    """A wait GitHub asked for (rate-limit reset, retry-after, backoff) would end after the run's deadline."""
+
+
+class IncompleteSearch(GitHubAPIError):
+    """Search kept answering `incomplete_results: true` (it timed out on GitHub's side): its count is unknown."""
 
 
 @dataclass
@@ -122,6 +143,23 @@ class Window:
         return [Window(lo, hi - timedelta(seconds=1)) for lo, hi in itertools.pairwise(bounds) if hi > lo]
 
 
+@dataclass
+class SearchWindow:
+    """The items of one window that fits under the result cap; `complete` is False when GitHub kept saying its
+    results were incomplete, so nothing may be concluded from what is missing."""
+
+    window: Window
+    items: list[dict]
+    complete: bool = True
+
+
+def origin(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) with default ports spelled out, so `https://h` and `https://h:443` are one origin."""
+    parts = urlsplit(url)
+    default = {"https": 443, "http": 80}.get(parts.scheme)
+    return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port or default
+
+
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -131,7 +169,12 @@ def whole_seconds(moment: datetime) -> datetime:
 
 
 class GitHubAPI:
-    """A `requests.Session` with GitHub's auth, versioning, rate limits, retries and pagination."""
+    """A `requests.Session` with GitHub's auth, versioning, rate limits, retries and pagination.
+
+    The token is sent only to the configured API's origin: a URL GitHub's answers point elsewhere (a `Link`, a
+    redirect, a payload's URL) is refused. Waits never run past `time_left()` (set by the runner from the
+    job's deadline): `OutOfTime` is raised instead, so the job ends as `partial` with its work committed.
+    """
 
     def __init__(
         self,
@@ -151,7 +194,10 @@ class GitHubAPI:
         self.backoff_cap = backoff_cap
         self.sleep = sleep or time.sleep
         self.clock = clock or time.time
+        self.token = token
         self.stats = RequestStats()
+        self.time_left: Callable[[], float] = lambda: float("inf")
+        self._origin = origin(self.base_url)
         self._buckets: dict[str, tuple[int, float]] = {}
         self._bucket_lock = threading.Lock()
         self.session = requests.Session()
@@ -169,9 +215,16 @@ class GitHubAPI:
             self.session.headers["Authorization"] = f"Bearer {token}"
 
     def url(self, path_or_url: str) -> str:
-        if path_or_url.startswith(("http://", "https://")):
-            return path_or_url
-        return urljoin(self.base_url + "/", path_or_url.lstrip("/"))
+        """The absolute URL of a path, or the URL itself when it is on the configured API's origin."""
+        if not path_or_url.startswith(("http://", "https://")):
+            return urljoin(self.base_url + "/", path_or_url.lstrip("/"))
+        if origin(path_or_url) != self._origin:
+            raise ForeignURL(
+                None,
+                _safe_url(path_or_url),
+                f"not on the configured GitHub API ({self.base_url}): refused, the token is only sent there",
+            )
+        return path_or_url
 
     @staticmethod
     def bucket_for(url: str) -> str:
@@ -186,17 +239,20 @@ class GitHubAPI:
         allow_redirects: bool = True,
         ok_statuses: frozenset[int] = frozenset(),
     ) -> Response:
-        """GET with every rule of the client; statuses in `ok_statuses` are returned instead of raised."""
+        """GET with every rule of the client; statuses in `ok_statuses` are returned instead of raised.
+
+        Redirects are followed here, not by `requests`, and only within the API's origin."""
         url = self.url(path_or_url)
         bucket = self.bucket_for(url)
         headers = {"If-None-Match": etag} if etag else None
-        attempt = 0
+        attempt = redirects = 0
         while True:
             self._wait_for_bucket(bucket)
             try:
                 raw = self.session.get(
-                    url, params=params, headers=headers, timeout=self.timeout, allow_redirects=allow_redirects
+                    url, params=params, headers=headers, timeout=self.timeout, allow_redirects=False, stream=True
                 )
+                body = _read_bounded(raw)
             except (requests.ConnectionError, requests.Timeout) as error:
                 attempt = self._retry_or_raise(attempt, None, url, f"{type(error).__name__}: connection failed")
                 continue
@@ -205,6 +261,16 @@ class GitHubAPI:
                 self.stats.add(not_modified=1)
             else:
                 self.stats.add(**{bucket: 1})
+            if body is None:
+                raise GitHubAPIError(
+                    raw.status_code, _safe_url(url), f"the answer is larger than {MAX_BODY_BYTES} bytes"
+                )
+            if raw.status_code in REDIRECT_STATUSES and allow_redirects and raw.status_code not in ok_statuses:
+                redirects += 1
+                if redirects > MAX_REDIRECTS:
+                    raise GitHubAPIError(raw.status_code, _safe_url(url), f"more than {MAX_REDIRECTS} redirects")
+                url, params = self.url(urljoin(url, raw.headers.get("Location", ""))), None
+                continue
             wait = self._secondary_wait(raw)
             if wait is not None:
                 attempt = self._retry_after_limit(attempt, raw, url, wait)
@@ -223,25 +289,55 @@ class GitHubAPI:
                 )
             return Response(raw.status_code, raw.url or url, data, raw.headers, raw.links)
 
+    def wait(self, seconds: float, reason: str) -> None:
+        """Sleep as GitHub asked, unless that would cross the run's deadline."""
+        left = self.time_left()
+        if seconds > left:
+            raise OutOfTime(f"{reason}: {seconds:.0f}s to wait but {max(0.0, left):.0f}s left before the deadline")
+        self.sleep(seconds)
+
+    def pages(self, first: Response, limit: int = MAX_PAGES) -> Iterator[Response]:
+        """`first` and every page after it by `Link: rel="next"`; a chain that loops or runs past `limit` is an
+        error, not endless requests."""
+        response, seen = first, {first.url}
+        yield response
+        while response.next_url:
+            if response.next_url in seen or len(seen) >= limit:
+                why = "loops back to a page already read" if response.next_url in seen else f"exceeds {limit} pages"
+                raise GitHubAPIError(response.status, _safe_url(response.url), f"the Link: next chain {why}")
+            seen.add(response.next_url)
+            response = self.get(response.next_url)
+            yield response
+
     def paginate(self, path_or_url: str, params: dict | None = None) -> Iterator[dict]:
         """Every item of a list endpoint, following `Link: rel="next"` until there is none."""
-        response = self.get(path_or_url, params={"per_page": PAGE_SIZE, **(params or {})})
-        while True:
+        for response in self.pages(self.get(path_or_url, params={"per_page": PAGE_SIZE, **(params or {})})):
             yield from response.data or []
-            if not response.next_url:
-                return
-            response = self.get(response.next_url)
+
+    def _search(self, params: dict) -> Response:
+        """One search request, asked again (with backoff) while GitHub says its results are incomplete."""
+        for attempt in range(INCOMPLETE_RESULT_RETRIES + 1):
+            response = self.get("/search/issues", params=params)
+            if not response.data.get("incomplete_results"):
+                return response
+            if attempt < INCOMPLETE_RESULT_RETRIES:
+                self.stats.add(retries=1)
+                self.wait(2.0**attempt, "search results incomplete")
+        log.warning("GitHub kept reporting incomplete results for %r (search timed out on its side)", params["q"])
+        return response
 
     def search_count(self, query: str) -> int:
         """How many issues and PRs match, for one search request of a single item."""
-        response = self.get("/search/issues", params={"q": query, "per_page": 1})
+        response = self._search({"q": query, "per_page": 1})
+        if response.data.get("incomplete_results"):
+            raise IncompleteSearch(response.status, _safe_url(response.url), f"incomplete results for {query!r}")
         return int(response.data.get("total_count", 0))
 
     def search_windows(
         self, query: str, *, field: str, window: Window, skip: Callable[[Window], bool] | None = None
-    ) -> Iterator[tuple[Window, list[dict]]]:
-        """Every issue and PR matching `query` with `field` in the window, as one (window, items) pair per
-        window that fits under the result cap.
+    ) -> Iterator[SearchWindow]:
+        """Every issue and PR matching `query` with `field` in the window, one `SearchWindow` per window that
+        fits under the result cap.
 
         GitHub serves only the first 1,000 results of a search, so a window holding more is cut into smaller
         windows (down to one second) until each fits. `skip` lets a caller pass over windows it already holds
@@ -254,7 +350,7 @@ class GitHubAPI:
                 continue
             q = f"{query} {current.qualifier(field)}".strip()
             params = {"q": q, "per_page": PAGE_SIZE, "sort": field, "order": "asc"}
-            first = self.get("/search/issues", params=params)
+            first = self._search(params)
             total = int(first.data.get("total_count", 0))
             if total > SEARCH_RESULT_CAP and current.seconds > 0:
                 parts = math.ceil(total / (SEARCH_RESULT_CAP * 0.9))
@@ -268,20 +364,16 @@ class GitHubAPI:
                     total,
                     SEARCH_RESULT_CAP,
                 )
-            if first.data.get("incomplete_results"):
-                log.warning("GitHub reported incomplete results for %r (search timed out on its side)", q)
-            items = list(first.data.get("items") or [])
-            response = first
-            while response.next_url:
-                response = self.get(response.next_url)
-                items.extend(response.data.get("items") or [])
-            yield current, items
+            items = [item for page in self.pages(first, MAX_SEARCH_PAGES) for item in page.data.get("items") or []]
+            yield SearchWindow(current, items, complete=not first.data.get("incomplete_results"))
+
+    def org_repos(self, org: str) -> list[dict]:
+        """Every repository of the org the token can see, archived ones included."""
+        return list(self.paginate(f"/orgs/{org}/repos", {"type": "all"}))
 
     def list_repos(self, org: str) -> list[str]:
         """Names of the org's repositories that are not archived."""
-        return [
-            repo["name"] for repo in self.paginate(f"/orgs/{org}/repos", {"type": "all"}) if not repo.get("archived")
-        ]
+        return [repo["name"] for repo in self.org_repos(org) if not repo.get("archived")]
 
     def list_members(self, org: str) -> list[dict]:
         """The org's members (all of them with a token that can read the org; only public ones without)."""
@@ -297,8 +389,8 @@ class GitHubAPI:
         wait = reset_at + RESET_MARGIN_SECONDS - self.clock()
         if remaining <= 0 and wait > 0:
             log.info("GitHub %s rate limit used up: waiting %.0fs for its reset", bucket, wait)
+            self.wait(wait, f"GitHub's {bucket} rate limit is used up")
             self.stats.add(rate_limit_waits=1, waited_seconds=wait)
-            self.sleep(wait)
 
     def _record_limits(self, headers) -> None:
         remaining, reset, resource = (
@@ -341,8 +433,8 @@ class GitHubAPI:
                 raw.status_code, _safe_url(url), f"still rate limited after {attempt} waits: " + _message(raw)
             )
         log.warning("GitHub rate limit (%d) on %s: waiting %.0fs as told", raw.status_code, _safe_url(url), wait)
+        self.wait(wait, f"GitHub's secondary rate limit ({raw.status_code})")
         self.stats.add(retries=1, rate_limit_waits=1, waited_seconds=wait)
-        self.sleep(wait)
         return attempt + 1
 
     def _retry_or_raise(self, attempt: int, status: int | None, url: str, message: str) -> int:
@@ -350,9 +442,22 @@ class GitHubAPI:
             raise GitHubAPIError(status, _safe_url(url), f"{message} (gave up after {attempt + 1} attempts)")
         delay = min(self.backoff_cap, 2.0**attempt)
         log.warning("GitHub %s on %s: retrying in %.0fs", status or "unreachable", _safe_url(url), delay)
+        self.wait(delay, f"retrying {_safe_url(url)} after {status or 'a connection failure'}")
         self.stats.add(retries=1)
-        self.sleep(delay)
         return attempt + 1
+
+
+def _read_bounded(raw: requests.Response) -> bytes | None:
+    """The body, read up to MAX_BODY_BYTES; None (and the connection closed) past that."""
+    chunks, size = [], 0
+    for chunk in raw.iter_content(chunk_size=65536):
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raw.close()
+            return None
+        chunks.append(chunk)
+    raw._content = b"".join(chunks)  # what requests keeps for .json() and .text once a stream is read
+    return raw._content
 
 
 def _json_or_none(raw: requests.Response) -> Any:
@@ -395,6 +500,8 @@ class TimelineAPI:
         self.api = api
 
     def page(self, timeline_url: str, page_no: int, etag: str | None = None) -> TimelinePage:
+        if page_no > MAX_PAGES:
+            raise GitHubAPIError(None, _safe_url(timeline_url), f"a timeline of more than {MAX_PAGES} pages")
         response = self.api.get(timeline_url, params={"per_page": PAGE_SIZE, "page": page_no}, etag=etag)
         if response.not_modified:
             return TimelinePage(page_no, True, [], etag, False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select, update
 
 from .context import JobContext
-from .entities import MEMBERS, parse_timestamp, store
+from .entities import MEMBERS, parse_timestamp, rows_of, store
 from .models import Member
 from .store import committed
 
@@ -13,18 +13,19 @@ from .store import committed
 def sync_members(ctx: JobContext) -> None:
     """Store the org's members; mark those no longer listed inactive; reactivate returners."""
     payloads = ctx.api.list_members(ctx.settings.org)
+    rows = rows_of(ctx, MEMBERS, payloads)
     with committed(ctx.session) as session:
-        store(ctx, MEMBERS, [MEMBERS.to_row(payload) for payload in payloads])
+        store(ctx, MEMBERS, rows)
         active = session.scalar(select(func.count()).select_from(Member).where(Member.inactive.is_not(True)))
         if not payloads and active:
-            ctx.report.warnings.append(
+            ctx.report.warn(
                 "GitHub listed no org members: kept everyone active (check the token's "
                 "org access: without it GitHub lists only public members)"
             )
         else:
             result = session.execute(
                 update(Member)
-                .where(Member.id.not_in([p["id"] for p in payloads]), Member.inactive.is_not(True))
+                .where(Member.id.not_in([row["id"] for row in rows]), Member.inactive.is_not(True))
                 .values(inactive=True, inactive_dt=parse_timestamp(ctx.started), row_hash=None)
             )
-            ctx.report.deactivated += result.rowcount
+            ctx.report.count("deactivated", result.rowcount)

@@ -31,6 +31,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
+from .config import normalized_db_url
 from .insight import create_views
 
 JsonObject = JSONB().with_variant(JSON(), "sqlite")
@@ -142,10 +143,11 @@ class PullRequest(ItemColumns, Base):
     __tablename__ = "pull_requests"
     __table_args__ = _item_indexes("pull_requests")
 
-    merged: Mapped[bool | None] = mapped_column(Boolean)
+    # Older payloads' `pull_request` has no `merged_at`: NULL then means "cannot tell", not "not merged".
+    merged: Mapped[bool | None] = mapped_column(Boolean, info={"keep_when_null": True})
     draft: Mapped[bool | None] = mapped_column(Boolean)
     pull_request: Mapped[dict | None] = mapped_column(JsonObject)
-    score: Mapped[int | None] = mapped_column(Integer)
+    score: Mapped[float | None] = mapped_column(Float)
 
 
 class Event(PortColumns, Base):
@@ -271,9 +273,14 @@ def _json_serializer(value) -> str:
     return orjson.dumps(value, default=str).decode()
 
 
-@functools.lru_cache(maxsize=8)
 def get_engine(db_url: str) -> Engine:
-    """One engine per URL per process (warm Lambda invocations reuse its pool)."""
+    """One engine per URL per process (warm Lambda invocations reuse its pool); any form of URL users have
+    (`postgresql://`, `postgres://`, `postgresql+psycopg2://`, `sqlite:///`) is accepted."""
+    return _engine(normalized_db_url(db_url))
+
+
+@functools.lru_cache(maxsize=8)
+def _engine(db_url: str) -> Engine:
     if db_url.startswith("sqlite"):
         engine = create_engine(
             db_url, pool_pre_ping=True, json_serializer=_json_serializer, connect_args={"timeout": 30}

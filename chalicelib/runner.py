@@ -4,22 +4,33 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from .alerts import send_failure_alert
 from .config import ConfigError, Settings, get_db_url, get_github_token, get_settings, in_lambda
 from .context import Deadline, JobContext, RunReport
-from .github import GitHubAPI, GitHubAPIError
+from .github import GitHubAPI, GitHubAPIError, OutOfTime
 from .jobs import JOBS
 from .models import JobRun, create_db_session, upgrade_database
 
 log = logging.getLogger(__name__)
+
+
+# No scheduled run lives this long (Lambda stops a function at 15 minutes): a `running` row older than this was
+# killed from outside (timeout, out of memory) and never recorded its end.
+ABANDONED_AFTER = timedelta(minutes=15)
+# A job that cannot start (no database, no secret) is mailed again after this long, per warm container.
+START_ALERT_REPEAT = timedelta(hours=6)
+FAILED_STATUSES = ("failed", "abandoned")
+
+_start_alerts: dict[str, tuple[str, float]] = {}
 
 
 class JobFailed(RuntimeError):
@@ -31,36 +42,118 @@ class JobCouldNotStart(JobFailed):
 
 
 def masked(db_url: str) -> str:
-    return make_url(db_url).render_as_string(hide_password=True)
+    """The database URL without its password, even when the URL cannot be parsed."""
+    try:
+        return make_url(db_url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):  # not a URL: hide everything up to the host anyway
+        return re.sub(r"//.*@", "//***@", db_url)
 
 
-def describe(error: BaseException, db_url: str) -> str:
-    if isinstance(error, (GitHubAPIError, ConfigError)):
-        return str(error)
-    if isinstance(error, SQLAlchemyError):
+def redact(text: str, secrets: tuple[str | None, ...]) -> str:
+    """`text` with every secret in it replaced, so no error text can carry the token or a password."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return text
+
+
+def describe(error: BaseException, db_url: str, secrets: tuple[str | None, ...] = ()) -> str:
+    if isinstance(error, (GitHubAPIError, ConfigError, OutOfTime)):
+        text = str(error)
+    elif isinstance(error, SQLAlchemyError):
         cause = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-        return f"database error at {masked(db_url)}: {cause}"
-    return f"{type(error).__name__}: {error}"
+        text = f"database error at {masked(db_url)}: {cause}"
+    else:
+        text = f"{type(error).__name__}: {error}"
+    return redact(text, (*secrets, db_password(db_url)))
 
 
-def build_api(settings: Settings) -> GitHubAPI:
-    return GitHubAPI(settings.api_url, get_github_token(), pool_size=settings.timeline_workers + 2)
+def db_password(db_url: str) -> str | None:
+    try:
+        return make_url(db_url).password
+    except (ArgumentError, ValueError):  # not a URL: no password we can name
+        return None
 
 
-def resolve_repos(settings: Settings, api: GitHubAPI) -> tuple[str, ...]:
-    """The repos a run syncs: the configured list, or every non-archived repo of the org for `*` (one listing)."""
-    return tuple(api.list_repos(settings.org)) if settings.all_repos else settings.repos
+def build_api(settings: Settings, token: str | None) -> GitHubAPI:
+    return GitHubAPI(settings.api_url, token, pool_size=settings.timeline_workers + 2)
+
+
+def resolve_repos(settings: Settings, api: GitHubAPI, report: RunReport) -> tuple[str, ...]:
+    """The repos a run syncs, from one listing of the org's repos: for `*` its non-archived ones; otherwise
+    the configured ones that exist. One that does not (renamed, deleted, not visible to the token) is named
+    in the report and left out, so the others are still synced."""
+    listed = api.org_repos(settings.org)
+    if settings.all_repos:
+        return tuple(repo["name"] for repo in listed if not repo.get("archived"))
+    known = {repo["name"].lower() for repo in listed}
+    unknown = [name for name in settings.repos if name.lower() not in known]
+    if unknown:
+        report.unknown_repos = unknown
+        report.warn(
+            f"not repositories of {settings.org} (renamed, deleted, or not visible to the token): "
+            + ", ".join(f"{settings.org}/{name}" for name in unknown)
+            + "; the others are synced. Fix GITHUB_REPOS."
+        )
+    repos = tuple(name for name in settings.repos if name not in unknown)
+    if not repos:
+        raise ConfigError(f"none of the repos in GITHUB_REPOS is a repository of {settings.org}: {', '.join(unknown)}")
+    return repos
 
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def _previous_failed(session, name: str, run_id: int) -> bool:
-    previous = session.scalar(
-        select(JobRun.status).where(JobRun.job == name, JobRun.id < run_id).order_by(JobRun.id.desc()).limit(1)
-    )
-    return previous == "failed"
+def _previous(session, name: str, run_id: int) -> JobRun | None:
+    return session.scalars(
+        select(JobRun).where(JobRun.job == name, JobRun.id < run_id).order_by(JobRun.id.desc()).limit(1)
+    ).first()
+
+
+def mark_abandoned(session, name: str, run_id: int) -> list[JobRun]:
+    """Runs of this job still `running` long after any run could: they were killed without a word."""
+    stale = session.scalars(
+        select(JobRun).where(
+            JobRun.job == name,
+            JobRun.status == "running",
+            JobRun.id < run_id,
+            JobRun.started_at < _now() - ABANDONED_AFTER,
+        )
+    ).all()
+    for run in stale:
+        run.status, run.finished_at = "abandoned", _now()
+        run.error = "never finished: killed from outside (the Lambda timeout or out of memory)"
+    session.commit()
+    return list(stale)
+
+
+def _start(name: str, settings: Settings | None, db_url: str | None, api: GitHubAPI | None):
+    """Settings, secrets, a migrated database and this run's job_runs row; JobCouldNotStart (alerted) if not."""
+    try:
+        settings = settings or get_settings()
+        db_url = db_url or get_db_url()
+        api = api or build_api(settings, get_github_token())
+        upgrade_database(db_url)
+        session = create_db_session(db_url)
+        run = JobRun(job=name, stage=settings.stage, started_at=_now(), status="running")
+        session.add(run)
+        session.commit()
+    except (ConfigError, SQLAlchemyError) as error:
+        message = f"{name} could not start: {describe(error, db_url or '')}"
+        if settings is not None:
+            _alert_could_not_start(settings, name, message)
+        raise JobCouldNotStart(message) from error
+    return settings, db_url, api, session, run
+
+
+def _alert_could_not_start(settings: Settings, name: str, message: str) -> None:
+    """With no database there is no failure streak to consult: mail once per message per warm container."""
+    last = _start_alerts.get(name)
+    now = time.monotonic()
+    if last is None or last[0] != message or now - last[1] > START_ALERT_REPEAT.total_seconds():
+        _start_alerts[name] = (message, now)
+        send_failure_alert(settings, name, message)
 
 
 def run_job(
@@ -76,61 +169,66 @@ def run_job(
 ) -> JobContext:
     """Run `name` (or `job`, recorded under that name) once and return its context; raise JobFailed on error.
 
-    `repos` overrides the configured ones (backfill's `--repos`)."""
+    `repos` overrides the configured ones (backfill's `--repos`, already checked). A run whose waits would
+    cross the deadline ends as `partial` with what it committed; the next run continues.
+    """
     job = job or JOBS.get(name)
     if job is None:
         raise JobFailed(f"unknown job {name!r}: choose one of {', '.join(JOBS)}")
     clock_start = time.monotonic()
-    try:
-        settings = settings or get_settings()
-        db_url = db_url or get_db_url()
-        upgrade_database(db_url)
-        session = create_db_session(db_url)
-        api = api or build_api(settings)
-        run = JobRun(job=name, stage=settings.stage, started_at=_now(), status="running")
-        session.add(run)
-        session.commit()
-    except (ConfigError, SQLAlchemyError) as error:
-        raise JobCouldNotStart(f"{name} could not start: {describe(error, db_url or '')}") from error
+    settings, db_url, api, session, run = _start(name, settings, db_url, api)
+    secrets = (api.token,)
+    abandoned = mark_abandoned(session, name, run.id)
     deadline = deadline or Deadline.for_run(lambda_context, settings.local_time_budget.total_seconds())
+    api.time_left = deadline.remaining
     report = RunReport()
+    report.watch(session)
+    ctx = None
     failure: BaseException | None = None
     try:
-        ctx = JobContext(settings, api, session, deadline, repos or resolve_repos(settings, api), report)
+        ctx = JobContext(settings, api, session, deadline, repos or resolve_repos(settings, api, report), report)
         job(ctx)
+    except OutOfTime as error:
+        session.rollback()
+        report.stopped_early = True
+        report.warn(str(error))
     except BaseException as error:  # recorded below, then raised again (Ctrl-C included)
         failure = error
         session.rollback()
     seconds = time.monotonic() - clock_start
-    status = (
-        "interrupted"
-        if isinstance(failure, KeyboardInterrupt)
-        else "failed"
-        if failure
-        else "partial"
-        if report.stopped_early
-        else "ok"
-    )
-    message = describe(failure, db_url) if failure else None
+    if isinstance(failure, KeyboardInterrupt):
+        status = "interrupted"
+    else:
+        status = "failed" if failure else "partial" if report.stopped_early else "ok"
+    message = describe(failure, db_url, secrets) if failure else None
     counts = {**report.as_dict(), "requests": api.stats.as_dict(), "seconds": round(seconds, 1)}
+    alerts: list[str] = []
     try:
+        previous = _previous(session, name, abandoned[0].id if abandoned else run.id)
+        streak = previous is not None and previous.status in FAILED_STATUSES
+        if abandoned and not streak:
+            alerts.append(f"the run started at {abandoned[0].started_at:%Y-%m-%d %H:%M} UTC {abandoned[0].error}")
+        if failure is not None and not (streak or abandoned):
+            alerts.append(message)
+        previous_unknown = (previous.counts or {}).get("unknown_repos") if previous is not None else None
+        if report.unknown_repos and report.unknown_repos != previous_unknown:
+            alerts.append(report.warnings[0])
         run.finished_at, run.status, run.counts, run.error = _now(), status, counts, message
         session.add(run)
         session.commit()
-        first_failure = failure is not None and not _previous_failed(session, name, run.id)
     except SQLAlchemyError as error:
         session.rollback()
-        log.error("could not record the run in job_runs: %s", describe(error, db_url))
-        first_failure = failure is not None
+        log.error("could not record the run in job_runs: %s", describe(error, db_url, secrets))
+        alerts = [message] if failure is not None else []
     finally:
         session.close()
     summary = f"{name} {status} in {seconds:.1f}s: {report.summary()}; {api.stats.summary()}"
     log_event(name, settings, status=status, summary=summary, counts=counts, error=message)
+    if alerts:
+        send_failure_alert(settings, name, "\n\n".join(alerts))
     if failure is not None and not isinstance(failure, Exception):
         raise failure
     if failure is not None:
-        if first_failure:
-            send_failure_alert(settings, name, message)
         raise JobFailed(f"{name} failed: {message}") from failure
     return ctx
 

@@ -3,17 +3,28 @@ each window's issues and pull requests stored in one transaction."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from .context import JobContext
-from .entities import ISSUES, PULL_REQUESTS, entity_for_item, org_and_repo, store
+from .entities import ISSUES, PULL_REQUESTS, entity_for_item, org_and_repo, rows_of, store
 from .github import Window, whole_seconds
+from .state import read_watermark, write_watermark
 from .store import committed
 
 MAX_QUERY_LENGTH = 256
 # `created:2024-01-01T00:00:00Z..2024-01-02T00:00:00Z` plus its separating space.
 DATE_QUALIFIER_LENGTH = 51
+
+
+@dataclass
+class Searched:
+    """The rows a search stored; `complete` when every window was answered whole before the deadline."""
+
+    rows: list[dict] = field(default_factory=list)
+    complete: bool = True
 
 
 def repo_queries(ctx: JobContext, qualifiers: str = "") -> list[str]:
@@ -44,20 +55,48 @@ def store_items(ctx: JobContext, items: Iterable[dict]) -> list[dict]:
     for item in items:
         if wanted is not None and org_and_repo(item.get("repository_url"))[1] not in wanted:
             continue
-        entity = entity_for_item(item)
-        by_entity[entity].append(entity.to_row(item))
+        by_entity[entity_for_item(item)].append(item)
+    stored = {entity: rows_of(ctx, entity, payloads) for entity, payloads in by_entity.items()}
     with committed(ctx.session):
-        for entity, rows in by_entity.items():
+        for entity, rows in stored.items():
             if rows:
                 store(ctx, entity, rows)
-    return [row for rows in by_entity.values() for row in rows]
+    return [row for rows in stored.values() for row in rows]
 
 
-def search_and_store(ctx: JobContext, qualifiers: str, field: str, since: datetime) -> list[dict]:
-    """Run the search over every repo query up to the run's start, committing window by window."""
-    stored = []
-    window = Window(whole_seconds(since), whole_seconds(ctx.started))
+def progress_name(prefix: str, field: str, query: str) -> str:
+    """The sync_state name under which a search's progress is kept (queries are too long to be names)."""
+    return f"{prefix}:{hashlib.sha1(f'{field} {query}'.encode()).hexdigest()[:20]}"
+
+
+def search_and_store(
+    ctx: JobContext, qualifiers: str, field: str, since: datetime, progress: str | None = None
+) -> Searched:
+    """Run the search over every repo query up to the run's start, committing window by window.
+
+    With a `progress` prefix, the end of each window stored whole is kept (per query), so a run stopped by the
+    deadline is continued from there by the next. A window GitHub answered incompletely is stored but not
+    passed: the search is not complete, and its progress stays before it. The deadline is checked between
+    windows.
+    """
+    searched = Searched()
+    end = whole_seconds(ctx.started)
     for query in repo_queries(ctx, qualifiers):
-        for _, items in ctx.api.search_windows(query, field=field, window=window):
-            stored += store_items(ctx, items)
-    return stored
+        name = progress_name(progress, field, query) if progress else None
+        done = read_watermark(ctx.session, name) if name else None
+        start = whole_seconds(since)
+        if done is not None:
+            start = max(start, done.replace(tzinfo=UTC) + timedelta(seconds=1))
+        if start > end:
+            continue
+        for result in ctx.api.search_windows(query, field=field, window=Window(start, end)):
+            searched.rows += store_items(ctx, result.items)
+            if not result.complete:
+                searched.complete, name = False, None
+                ctx.report.warn(f"GitHub's results for {query} {result.window.qualifier(field)} stayed incomplete")
+            elif name:
+                write_watermark(ctx.session, name, result.window.end)
+            if ctx.deadline.passed:
+                ctx.report.stopped_early, searched.complete = True, False
+                return searched
+    return searched

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from .entities import parse_timestamp
@@ -19,4 +20,10 @@ def write_watermark(session: Session, name: str, value: datetime) -> None:
     state = session.get(SyncState, name) or SyncState(name=name)
     state.value = parse_timestamp(value)
     session.add(state)
+    session.commit()
+
+
+def clear_watermarks(session: Session, prefix: str) -> None:
+    """Forget every watermark whose name starts with `prefix` (a finished cycle's progress)."""
+    session.execute(delete(SyncState).where(SyncState.name.startswith(prefix)))
     session.commit()

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import orjson
-from sqlalchemy import JSON, Column, MetaData, Table, and_, case, literal_column, or_, select, tuple_
+from sqlalchemy import JSON, Column, MetaData, Table, and_, case, func, literal_column, or_, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
@@ -92,15 +92,22 @@ def upsert(
 
 
 def _conflict_update(statement, table, key: list[str], columns: list[str], replication_key: str | None):
-    """ON CONFLICT: overwrite the row only when the incoming one differs and is not older."""
+    """ON CONFLICT: overwrite the row only when the incoming one differs and is not older (one without a
+    replication key is never newer than one with it). A column marked `info={"keep_when_null": True}` keeps its
+    stored value when the incoming row cannot tell (NULL)."""
     excluded = statement.excluded
     changed = table.c.row_hash.is_distinct_from(excluded.row_hash)
     if replication_key is not None and replication_key in table.c:
         stored, incoming = table.c[replication_key], excluded[replication_key]
-        changed = and_(changed, or_(stored.is_(None), incoming.is_(None), incoming >= stored))
-    return statement.on_conflict_do_update(
-        index_elements=key, set_={name: excluded[name] for name in columns if name not in key}, where=changed
-    )
+        changed = and_(changed, or_(stored.is_(None), and_(incoming.is_not(None), incoming >= stored)))
+    values = {
+        name: func.coalesce(excluded[name], table.c[name])
+        if table.c[name].info.get("keep_when_null")
+        else excluded[name]
+        for name in columns
+        if name not in key
+    }
+    return statement.on_conflict_do_update(index_elements=key, set_=values, where=changed)
 
 
 def _upsert_batch(

@@ -10,8 +10,8 @@ from datetime import datetime
 from sqlalchemy import select
 
 from .context import Deadline, JobContext
-from .entities import EVENT_POLLS, EVENTS, store
-from .github import PAGE_SIZE, GitHubAPIError, TimelineAPI, TimelinePage
+from .entities import EVENT_POLLS, EVENTS, rows_of, store
+from .github import PAGE_SIZE, ForeignURL, GitHubAPIError, TimelineAPI, TimelinePage
 from .models import EventPoll
 from .store import committed
 
@@ -24,6 +24,7 @@ class TimelineFetch:
     pages: list[TimelinePage] = field(default_factory=list)
     complete: bool = False
     gone: int | None = None
+    refused: str | None = None
 
 
 def fetch_timeline(timeline: TimelineAPI, item: dict, known: dict[int, EventPoll], deadline: Deadline) -> TimelineFetch:
@@ -47,6 +48,8 @@ def fetch_timeline(timeline: TimelineAPI, item: dict, known: dict[int, EventPoll
                 fetch.complete = True
                 break
             page_no += 1
+    except ForeignURL as error:
+        fetch.refused = error.message
     except GitHubAPIError as error:
         if error.status not in (404, 410):
             raise
@@ -63,7 +66,7 @@ def store_timeline(ctx: JobContext, fetch: TimelineFetch) -> None:
             ctx.report.pages_not_modified += 1
             continue
         ctx.report.pages_fetched += 1
-        events += [EVENTS.to_row(event, item) for event in page.events if event.get("event") in tracked]
+        events += rows_of(ctx, EVENTS, [event for event in page.events if event.get("event") in tracked], item)
         polls.append(
             EVENT_POLLS.to_row({"page_no": page.page_no, "etag": page.etag, "page_size": len(page.events)}, item)
         )
@@ -104,7 +107,9 @@ def sync_timelines(ctx: JobContext, items: list[dict]) -> None:
             for future in as_completed(futures):
                 fetch = future.result()
                 if fetch.gone:
-                    ctx.report.warnings.append(f"timeline of {fetch.item['url']} answered {fetch.gone}")
+                    ctx.report.warn(f"timeline of {fetch.item['url']} answered {fetch.gone}")
+                elif fetch.refused:
+                    ctx.report.warn(f"timeline of {fetch.item['url']}: {fetch.refused}")
                 elif not fetch.complete:
                     ctx.report.stopped_early = True
                 store_timeline(ctx, fetch)

@@ -10,7 +10,7 @@ from sqlalchemy import and_, delete, exists, or_, select
 from sqlalchemy.orm import aliased
 
 from .context import JobContext
-from .entities import TRANSFERS, parse_timestamp, store
+from .entities import TRANSFERS, org_and_repo, parse_timestamp, store
 from .github import IssueLocation, TransferAPI
 from .models import Event, EventPoll, Issue, TransferCheck
 from .store import committed
@@ -41,17 +41,20 @@ def _remember(ctx: JobContext, issue_id: int, twin_id: int, outcome: str) -> Non
 
 def apply_location(ctx: JobContext, model, old, check: IssueLocation, twin_id: int = NO_TWIN) -> str:
     """Act on what GitHub said of an item's URL, in one transaction; returns what was done: `transferred`,
-    `removed`, `waiting` (moved to an issue not stored yet) or `present`."""
+    `removed`, `waiting` (moved to an issue of a tracked repo not stored yet) or `present`. An issue moved to a
+    repo we do not track is recorded as transferred and retired at once: nothing would ever store its twin."""
     with committed(ctx.session) as session:
         if check.outcome == "gone":
             _delete_item(ctx, model, old.id)
-            ctx.report.removed += 1
+            ctx.report.count("removed")
             log.warning("%s answers %s: deleted on GitHub, removed with its events", old.url, check.status)
             return "removed"
         if check.outcome == "present":
             _remember(ctx, old.id, twin_id, "present")
             return "present"
-        if session.get(Issue, check.new_issue["id"]) is None:
+        new_org, new_repo = org_and_repo(check.new_issue.get("repository_url"))
+        tracked = new_org == ctx.settings.org and new_repo in ctx.repos
+        if tracked and session.get(Issue, check.new_issue["id"]) is None:
             log.info(
                 "issue %s moved to %s, which is not stored yet: left for a later run",
                 old.url,
@@ -61,7 +64,7 @@ def apply_location(ctx: JobContext, model, old, check: IssueLocation, twin_id: i
             return "waiting"
         store(ctx, TRANSFERS, [TRANSFERS.to_row(check.new_issue, _as_dict(old))])
         _delete_item(ctx, model, old.id)
-        ctx.report.transferred += 1
+        ctx.report.count("transferred")
         log.info("issue %s was transferred to %s", old.url, check.new_issue.get("url"))
         return "transferred"
 

@@ -1,7 +1,9 @@
 import os
 
+import boto3
 import pytest
 import responses
+from moto import mock_aws
 from sqlalchemy import create_engine, text
 
 from chalicelib import config
@@ -170,3 +172,22 @@ def invoke(app_env, slept):
             return client.lambda_.invoke(job, event)
 
     return run
+
+
+ALERT_SENDER, ALERT_RECIPIENT = "alerts@example.com", "maintainers@example.com"
+
+
+@pytest.fixture
+def ses():
+    """Moto's SES with a verified sender; requested before `github`, so the fake GitHub's request mock stays in
+    front of moto's (which would let unknown URLs through to the network)."""
+    with mock_aws():
+        client = boto3.client("ses", region_name="us-east-1")
+        client.verify_email_identity(EmailAddress=ALERT_SENDER)
+        yield client
+
+
+@pytest.fixture
+def alerts_on(monkeypatch):
+    monkeypatch.setenv("SEND_FROM_EMAIL", ALERT_SENDER)
+    monkeypatch.setenv("SEND_TO_EMAIL", ALERT_RECIPIENT)

@@ -149,7 +149,9 @@ class FakeGitHub:
     org: str = "acme"
     items: dict[int, dict] = field(default_factory=dict)
     members: list[dict] = field(default_factory=list)
-    repos: list[dict] = field(default_factory=list)
+    repos: list[dict] = field(
+        default_factory=lambda: [{"name": "widgets", "archived": False}, {"name": "gadgets", "archived": False}]
+    )
     timelines: dict[int, list[dict]] = field(default_factory=dict)
     moved: dict[str, str] = field(default_factory=dict)
     moved_targets: dict[str, int] = field(default_factory=dict)
@@ -158,6 +160,9 @@ class FakeGitHub:
     requests: Counter = field(default_factory=Counter)
     log: list[str] = field(default_factory=list)
     search_remaining: int | None = None
+    core_exhausted_until: float | None = None
+    failure_message: str = ""
+    incomplete_searches: int = 0  # the next N searches answer incomplete_results: true (-1: all of them)
     on_request: object = None
 
     # --- building the scenario -------------------------------------------------------------------------------
@@ -205,7 +210,7 @@ class FakeGitHub:
             if fragment in url:
                 del self.failures[index]
                 self.requests["failed"] += 1
-                return status, {}, json.dumps({"message": f"fake failure {status}"})
+                return status, {}, json.dumps({"message": self.failure_message or f"fake failure {status}"})
         if path == "/search/issues":
             self.requests["search"] += 1
             return self._search(query)
@@ -225,10 +230,13 @@ class FakeGitHub:
         return 404, {}, json.dumps({"message": "Not Found"})
 
     def _headers(self, resource: str, remaining: int = 4999) -> dict:
+        reset = "1700000000"
+        if resource == "core" and self.core_exhausted_until is not None:
+            remaining, reset = 0, str(int(self.core_exhausted_until))
         return {
             "x-ratelimit-limit": "5000",
             "x-ratelimit-remaining": str(remaining),
-            "x-ratelimit-reset": "1700000000",
+            "x-ratelimit-reset": reset,
             "x-ratelimit-resource": resource,
             "Content-Type": "application/json",
         }
@@ -283,9 +291,10 @@ class FakeGitHub:
 
     @staticmethod
     def _in_range(stamp: str | None, value: str) -> bool:
-        if stamp is None:
+        try:
+            moment = _parse_time(stamp)
+        except (TypeError, ValueError):
             return False
-        moment = _parse_time(stamp)
         if ".." in value:
             low, high = value.split("..")
             return _parse_time(low) <= moment <= _parse_time(high)
@@ -304,12 +313,15 @@ class FakeGitHub:
             return 422, headers, json.dumps({"message": "Only the first 1000 search results are available"})
         found = self.matches(query["q"])
         key = (query.get("sort") or "created") + "_at"
-        found.sort(key=lambda i: (i.get(key) or "", i["id"]))
+        found.sort(key=lambda i: (i.get(key) or "", i["id"] or 0))
         visible = found[:SEARCH_CAP]
         last = max(1, -(-len(visible) // per_page))
+        incomplete = self.incomplete_searches != 0
+        if self.incomplete_searches > 0:
+            self.incomplete_searches -= 1
         body = {
             "total_count": len(found),
-            "incomplete_results": False,
+            "incomplete_results": incomplete,
             "items": visible[(page - 1) * per_page : page * per_page],
         }
         return 200, {**headers, **self._page_links("/search/issues", query, page, last)}, json.dumps(body)
@@ -488,3 +500,45 @@ def serve(fake_factory) -> tuple[FakeGitHub, object]:
     holder["fake"] = fake_factory(f"http://127.0.0.1:{server.server_address[1]}")
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return holder["fake"], server
+
+
+def committed(sha: str, date: str, message: str = "Fix it") -> dict:
+    """A `committed` timeline event: no id, no actor, no created_at; the commit's author is a name and e-mail."""
+    person = {"name": "Alice Example", "email": "alice@example.com", "date": date}
+    return {
+        "sha": sha,
+        "node_id": f"C_{sha[:8]}",
+        "url": f"https://api.github.com/repos/acme/widgets/git/commits/{sha}",
+        "html_url": f"https://github.com/acme/widgets/commit/{sha}",
+        "author": person,
+        "committer": person,
+        "tree": {"sha": "f" * 40, "url": "https://api.github.com/repos/acme/widgets/git/trees/" + "f" * 40},
+        "message": message,
+        "parents": [],
+        "verification": {"verified": False, "reason": "unsigned"},
+        "event": "committed",
+    }
+
+
+def line_commented(comments: list[tuple[int, dict, str]]) -> dict:
+    """A `line-commented` event: a review thread, identified only by its comments (id, author, time)."""
+    return {
+        "event": "line-commented",
+        "node_id": "PRRT_thread",
+        "comments": [
+            {
+                "url": f"https://api.github.com/repos/acme/widgets/pulls/comments/{cid}",
+                "id": cid,
+                "node_id": f"PRRC_{cid}",
+                "pull_request_review_id": None,
+                "diff_hunk": "@@ -1 +1 @@",
+                "path": "a.py",
+                "user": author,
+                "body": f"comment {cid}",
+                "created_at": at,
+                "updated_at": at,
+                "author_association": "MEMBER",
+            }
+            for cid, author, at in comments
+        ],
+    }

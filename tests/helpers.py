@@ -25,3 +25,15 @@ def fetch(db_url: str, model, key):
         return session.get(model, key)
     finally:
         session.close()
+
+
+def rows(db_url: str, model, *where) -> list:
+    session = create_db_session(db_url)
+    try:
+        return list(session.scalars(select(model).where(*where)))
+    finally:
+        session.close()
+
+
+def mails_sent(ses_client) -> int:
+    return int(ses_client.get_send_quota()["SentLast24Hours"])

@@ -69,3 +69,20 @@ def test_unreachable_database_is_named(served, tmp_path):
 def test_unknown_job_shows_usage(served, tmp_path, db_url):
     result = run_app(["hourly"], db_url, served, tmp_path)
     assert result.returncode == 2 and "every_30_min|nrt_events|daily" in result.stderr
+
+
+@pytest.mark.parametrize("scheme", ["postgresql", "postgres"])
+def test_the_original_apps_database_url_works_in_every_command(served, pg_url, tmp_path, scheme):
+    url = pg_url.replace("postgresql+psycopg2://", f"{scheme}://")
+    served.members = [user("alice", 501)]
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "PYTHONPATH": str(ROOT), "DB_URL": url}
+    commands = [
+        [sys.executable, "-c", f"from chalicelib.models import create_all; create_all({url!r})"],
+        [sys.executable, "-m", "alembic", "-c", str(ROOT / "alembic.ini"), "upgrade", "head"],
+        [sys.executable, str(ROOT / "report.py"), "--format", "json"],
+    ]
+    for command in commands:
+        result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+    result = run_app(["every_30_min"], url, served, tmp_path)
+    assert result.returncode == 0, result.stderr

@@ -69,7 +69,7 @@ def test_lambda_reads_secure_strings_from_ssm(monkeypatch):
     ssm.put_parameter(Name="/contributor-metrics/prod/token", Value="ghp_from_ssm", Type="SecureString")
     ssm.put_parameter(Name="/contributor-metrics/prod/db_url", Value="postgresql://db/metrics", Type="SecureString")
     assert config.get_github_token() == "ghp_from_ssm"
-    assert config.get_db_url() == "postgresql://db/metrics"
+    assert config.get_db_url() == "postgresql+psycopg2://db/metrics"
 
 
 @mock_aws

@@ -144,7 +144,9 @@ def test_search_over_the_result_cap_is_split_into_windows_and_loses_nothing(gith
         created = datetime.fromtimestamp(start.timestamp() + n * 3600, UTC)
         github.new_item("widgets", n + 1, item_id=n + 1, author=None, created=created.strftime("%Y-%m-%dT%H:%M:%SZ"))
     window = Window(start, datetime(2024, 6, 1, tzinfo=UTC))
-    found = [i for _, items in api.search_windows("repo:acme/widgets", field="created", window=window) for i in items]
+    found = [
+        i for result in api.search_windows("repo:acme/widgets", field="created", window=window) for i in result.items
+    ]
     assert sorted(i["id"] for i in found) == list(range(1, 2501))
     assert not any("page=11" in line for line in github.log)
 

@@ -5,27 +5,13 @@ import logging
 
 import boto3
 import pytest
-from moto import mock_aws
 from sqlalchemy import select
 
 from chalicelib.models import JobRun, create_db_session
 from chalicelib.runner import JobFailed
+from tests.conftest import ALERT_RECIPIENT
 from tests.fake_github import user
-
-SENDER, RECIPIENT = "alerts@example.com", "maintainers@example.com"
-
-
-@pytest.fixture
-def ses():
-    """Moto's SES; requested before `github` so the fake GitHub's request mock is the one in front."""
-    with mock_aws():
-        client = boto3.client("ses", region_name="us-east-1")
-        client.verify_email_identity(EmailAddress=SENDER)
-        yield client
-
-
-def mails_sent(ses_client) -> int:
-    return int(ses_client.get_send_quota()["SentLast24Hours"])
+from tests.helpers import mails_sent
 
 
 def fail_members(github, times=1):
@@ -33,9 +19,7 @@ def fail_members(github, times=1):
         github.fail_next("/orgs/acme/members", 404)
 
 
-def test_failed_runs_mail_once_per_failure_streak(ses, github, invoke, monkeypatch):
-    monkeypatch.setenv("SEND_FROM_EMAIL", SENDER)
-    monkeypatch.setenv("SEND_TO_EMAIL", RECIPIENT)
+def test_failed_runs_mail_once_per_failure_streak(ses, alerts_on, github, invoke):
     fail_members(github, 2)
     for _ in range(2):
         with pytest.raises(JobFailed):
@@ -57,7 +41,7 @@ def test_without_addresses_a_failure_sends_nothing(ses, github, invoke):
 
 def test_a_failure_to_send_the_alert_does_not_hide_the_job_error(ses, github, invoke, monkeypatch):
     monkeypatch.setenv("SEND_FROM_EMAIL", "unverified@example.org")
-    monkeypatch.setenv("SEND_TO_EMAIL", RECIPIENT)
+    monkeypatch.setenv("SEND_TO_EMAIL", ALERT_RECIPIENT)
     fail_members(github)
     with pytest.raises(JobFailed, match="GitHub answered 404"):
         invoke("every_30_min")

@@ -1,0 +1,137 @@
+"""Every wait inside the deadline, runs that resume, runs killed from outside, jobs that cannot start."""
+
+from datetime import datetime, timedelta
+
+import pytest
+import responses
+
+from chalicelib import github as github_module
+from chalicelib.github import GitHubAPI, GitHubAPIError, OutOfTime
+from chalicelib.items import WATERMARK
+from chalicelib.models import Event, JobRun, PullRequest, SyncState, create_db_session
+from chalicelib.runner import JobCouldNotStart, run_job
+from tests.fake_github import commented, user
+from tests.helpers import ago, count, fetch, mails_sent, rows
+
+ALICE = user("alice", 501)
+API = "https://api.github.test"
+
+
+class LambdaContext:
+    """A Lambda context whose remaining time drops with every request of a kind (by default none)."""
+
+    def __init__(self, seconds: float, per_request: float = 0.0, on: str = ""):
+        self.seconds, self.per_request, self.on = seconds, per_request, on
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int(self.seconds * 1000)
+
+    def spend(self, path: str) -> None:
+        if self.on in path:
+            self.seconds -= self.per_request
+
+
+def test_an_exhausted_core_bucket_ends_the_run_partial_instead_of_sleeping_past_the_deadline(
+    github, app_env, slept, monkeypatch
+):
+    monkeypatch.setenv("TIMELINE_WORKERS", "1")
+    for number in (1, 2):
+        github.new_item("widgets", number, item_id=number, author=ALICE, created=ago(hours=5))
+        github.timelines[number] = [commented(100 + number, ALICE, ago(hours=4))]
+
+    def exhaust_core_on_first_timeline(path: str) -> None:
+        if path.endswith("/timeline"):
+            github.core_exhausted_until = datetime.now().timestamp() + 3600
+
+    github.on_request = exhaust_core_on_first_timeline
+    context = run_job("nrt_events", lambda_context=LambdaContext(300))
+    [run] = rows(app_env, JobRun)
+    assert run.status == "partial" and context.report.stopped_early
+    assert "rate limit is used up" in " ".join(run.counts["warnings"])
+    assert all(wait < 300 for wait in slept)
+    assert count(app_env, Event) == 1
+
+
+def test_a_retry_after_longer_than_the_time_left_is_not_slept(clock):
+    with responses.RequestsMock() as mocked:
+        mocked.get(f"{API}/orgs/acme/repos", status=429, headers={"retry-after": "120"}, json={"message": "slow down"})
+        client = GitHubAPI(API, "ghp_x", sleep=clock.sleep, clock=clock)
+        client.time_left = lambda: 60.0
+        with pytest.raises(OutOfTime, match="120s to wait but 60s left"):
+            client.list_repos("acme")
+    assert clock.sleeps == []
+
+
+def test_a_first_run_too_big_for_one_lambda_finishes_over_several_runs(github, app_env, slept):
+    for n in range(1, 1501):
+        github.new_item(
+            "widgets",
+            n,
+            item_id=n,
+            author=ALICE,
+            created=ago(weeks=30, hours=n),
+            closed=ago(weeks=20, hours=n),
+            pr=True,
+        )
+    runs = 0
+    while True:
+        runs += 1
+        context = LambdaContext(seconds=60, per_request=15, on="/search/issues")
+        github.on_request = context.spend
+        run_job("every_30_min", lambda_context=context)
+        if fetch(app_env, SyncState, WATERMARK) is not None or runs == 10:
+            break
+    assert 1 < runs < 10
+    assert count(app_env, PullRequest) == 1500
+    statuses = [run.status for run in rows(app_env, JobRun)]
+    assert statuses[-1] == "ok" and set(statuses[:-1]) == {"partial"}
+    searches = [line for line in github.log if line.startswith("GET /search/issues")]
+    assert len(searches) == len(set(searches)), "a window stored whole is never asked again"
+
+
+def test_a_run_killed_from_outside_is_marked_abandoned_and_alerted_once(ses, alerts_on, github, invoke, app_env):
+    session = create_db_session(app_env)
+    from chalicelib.models import create_all
+
+    create_all(app_env)
+    session.add(
+        JobRun(job="every_30_min", stage="dev", status="running", started_at=datetime.utcnow() - timedelta(hours=1))
+    )
+    session.commit()
+    session.close()
+    invoke("every_30_min")
+    killed, this_run = rows(app_env, JobRun)
+    assert killed.status == "abandoned" and "killed from outside" in killed.error
+    assert this_run.status == "ok"
+    assert mails_sent(ses) == 1
+
+
+def test_a_job_that_cannot_start_alerts_once_per_cause(ses, alerts_on, monkeypatch):
+    monkeypatch.setenv("GH_TOKEN", "ghp_x")
+    monkeypatch.setenv("DB_URL", "postgresql://metrics:pw@127.0.0.1:1/metrics")
+    for _ in range(2):
+        with pytest.raises(JobCouldNotStart, match="database error"):
+            run_job("nrt_events")
+    assert mails_sent(ses) == 1
+
+
+def test_an_answer_larger_than_the_limit_is_an_error(monkeypatch, clock):
+    monkeypatch.setattr(github_module, "MAX_BODY_BYTES", 1000)
+    with responses.RequestsMock() as mocked:
+        mocked.get(f"{API}/orgs/acme/members", body="[" + ",".join(['{"id": 1}'] * 500) + "]")
+        with pytest.raises(GitHubAPIError, match="larger than 1000 bytes"):
+            GitHubAPI(API, "ghp_x", sleep=clock.sleep, clock=clock).list_members("acme")
+
+
+def test_a_link_chain_that_loops_is_an_error(clock):
+    with responses.RequestsMock() as mocked:
+        page2 = f"{API}/orgs/acme/members?page=2"
+        mocked.get(
+            f"{API}/orgs/acme/members",
+            json=[{"id": 1}],
+            headers={"Link": f'<{page2}>; rel="next"'},
+            match=[responses.matchers.query_param_matcher({"per_page": "100"})],
+        )
+        mocked.get(page2, json=[{"id": 2}], headers={"Link": f'<{page2}>; rel="next"'})
+        with pytest.raises(GitHubAPIError, match="loops back to a page already read"):
+            GitHubAPI(API, "ghp_x", sleep=clock.sleep, clock=clock).list_members("acme")
