@@ -3,6 +3,7 @@
 `python app.py every_30_min|nrt_events|daily` runs one job once, locally.
 """
 
+import argparse
 import logging
 import sys
 
@@ -32,13 +33,30 @@ def daily(event):
     run_job("daily", lambda_context=event.context)
 
 
+EXAMPLES = """examples:
+  python app.py every_30_min       # new and closed issues and PRs, org members, transfers
+  python app.py nrt_events         # timeline events of what changed (a token is needed for more than a few)
+  DB_URL=postgresql://user:pw@host/db GH_TOKEN=$(gh auth token) python app.py daily
+
+Settings come from the environment or a .env file (GH_TOKEN, DB_URL, GITHUB_ORG, GITHUB_REPOS: see README.md).
+Exit status: 0 done (or stopped at the time limit, to be continued by the next run), 1 failed, 2 bad usage."""
+
+
 def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="app.py",
+        description="Run one contributor-metrics job once, here, as its Lambda function would.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("job", choices=list(JOBS), metavar="|".join(JOBS), help="the job to run")
+    parser.add_argument(
+        "--unauthenticated", action="store_true", help="no GH_TOKEN on purpose: skip the warning about its limits"
+    )
+    args = parser.parse_args(argv)
     configure_cli_logging()
-    if len(argv) != 1 or argv[0] not in JOBS:
-        print(f"usage: python app.py {{{'|'.join(JOBS)}}}", file=sys.stderr)
-        return 2
     try:
-        run_job(argv[0])
+        run_job(args.job, quiet_without_token=args.unauthenticated)
     except JobFailed as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

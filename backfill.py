@@ -25,6 +25,14 @@ from chalicelib.github import GitHubAPI, GitHubAPIError
 from chalicelib.models import create_db_session
 from chalicelib.runner import JobCouldNotStart, JobFailed, run_job
 
+EXAMPLES = """examples:
+  python backfill.py --since 30d --repos amplify-js --unauthenticated   # a month of one repo, no token
+  python backfill.py --since 2024-01-01 --until 2024-12-31 --events     # a year of every repo, with timelines
+  python backfill.py --since 2019-01-01 --dry-run                       # what it would ask, and how long
+
+It loads the org's members too (the report needs them to tell maintainers from outsiders).
+Exit status: 0 done, 1 failed (run the same command again to resume), 2 bad input, 130 interrupted."""
+
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
 
@@ -35,12 +43,17 @@ class BadInput(Exception):
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     settings = get_settings()
-    parser = argparse.ArgumentParser(prog="backfill.py", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="backfill.py",
+        description=__doc__.splitlines()[0],
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument(
         "--since",
         type=day,
         default=settings.reconcile_since.date(),
-        help=f"first creation day to load (default {settings.reconcile_since.date()})",
+        help=f"first creation day to load, YYYY-MM-DD or 30d (default {settings.reconcile_since.date()})",
     )
     parser.add_argument(
         "--until", type=day, default=datetime.now(UTC).date(), help="last creation day to load (default today)"
@@ -60,25 +73,40 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 class Progress:
-    """A progress bar on a terminal (items, windows, requests, rate-limit countdown); log lines elsewhere."""
+    """A progress bar on a terminal (items of the known total, percentage, ETA, rate-limit countdown), within 80
+    columns; a log line per window elsewhere."""
 
-    def __init__(self, api_stats_text, interactive: bool):
-        self.interactive = interactive
-        self.stats_text = api_stats_text
+    WIDTH = 80
+
+    def __init__(self, interactive: bool):
         self.windows = 0
+        self.items = 0
         self.bar = None
         if interactive:
             from tqdm import tqdm
 
-            self.bar = tqdm(unit=" items", dynamic_ncols=True, desc="backfill")
+            self.bar = tqdm(
+                total=0,
+                unit="it",
+                ncols=self.WIDTH,
+                desc="backfill",
+                bar_format="{desc} {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} items {remaining} left{postfix}",
+            )
+
+    def found(self, total: int, already_stored: int) -> None:
+        """GitHub's count for one repo and kind, and how many of them earlier runs stored."""
+        if self.bar is not None:
+            self.bar.total += total
+            self.bar.update(min(already_stored, total))
 
     def window_done(self, done: WindowDone) -> None:
         self.windows += 1
+        self.items += len(done.rows)
         if self.bar is None:
             logging.getLogger("backfill").info(done.describe())
             return
         self.bar.update(len(done.rows))
-        self.bar.set_postfix_str(f"{self.windows} windows; {self.stats_text()}")
+        self.bar.set_postfix_str(f"{self.windows} windows", refresh=True)
 
     def sleep(self, seconds: float) -> None:
         """Wait for a rate limit, counting down on the bar."""
@@ -87,7 +115,7 @@ class Progress:
             return
         end = time.monotonic() + seconds
         while (left := end - time.monotonic()) > 0:
-            self.bar.set_postfix_str(f"rate limit: resuming in {left:.0f}s")
+            self.bar.set_postfix_str(f"rate limit {left:.0f}s")
             time.sleep(min(1.0, left))
 
     def redirect_logs(self):
@@ -145,16 +173,19 @@ def dry_run(api: GitHubAPI, settings, plan: BackfillPlan, db_url: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     configure_cli_logging(sys.stderr)
+    # The run's summary is printed once, below; the runner's own line would repeat it.
+    logging.getLogger("chalicelib.runner").setLevel(logging.WARNING)
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    progress = None
     try:
         settings = get_settings()
-        token = get_github_token()
+        token = get_github_token(quiet=args.unauthenticated)
         if token is None and not args.unauthenticated:
             raise BadInput(
                 UNAUTHENTICATED_WARNING.replace("calling GitHub unauthenticated", "refusing to backfill")
                 + " Or pass --unauthenticated to go ahead at those limits."
             )
-        progress = Progress(lambda: api.stats.summary(), interactive=sys.stderr.isatty() and not args.dry_run)
+        progress = Progress(interactive=sys.stderr.isatty() and not args.dry_run)
         api = GitHubAPI(settings.api_url, token, sleep=progress.sleep, pool_size=settings.timeline_workers + 2)
         plan = BackfillPlan(
             since=datetime.combine(args.since, day_time.min, UTC),
@@ -176,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
                     api=api,
                     db_url=db_url,
                     repos=plan.repos,
-                    job=lambda ctx: jobs.backfill(ctx, plan, progress.window_done),
+                    job=lambda ctx: jobs.backfill(ctx, plan, progress.window_done, progress.found),
                     deadline=Deadline.never(),
                 )
         finally:
@@ -187,11 +218,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except (JobFailed, GitHubAPIError) as error:
-        print(f"error: {error}\nCompleted windows are kept: run the same command again to resume.", file=sys.stderr)
+        print(f"error: {error}" + resume_hint(progress), file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
-        print("\ninterrupted: completed windows are kept; run the same command again to resume.", file=sys.stderr)
+        print("\ninterrupted" + resume_hint(progress), file=sys.stderr)
         return 130
+
+
+def resume_hint(progress: Progress | None) -> str:
+    if progress is None or not progress.windows:
+        return ""
+    return (
+        f"\n{progress.windows} completed windows ({progress.items} items) are kept: run the same command "
+        "again to resume."
+    )
 
 
 if __name__ == "__main__":

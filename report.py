@@ -19,6 +19,14 @@ from chalicelib.runner import describe
 
 UNITS = {"m": 1 / 60, "h": 1, "d": 24, "w": 168}
 
+EXAMPLES = """examples:
+  python report.py                                   # the last 90 days, as a table
+  python report.py --since 2026-09-01 --format html  # writes contributor-metrics-report.html
+  python report.py --repos amplify-js --format csv --output amplify-js.csv
+
+It reads the database named by DB_URL (default the local SQLite file) and writes nothing to it.
+Exit status: 0 done, 1 the database could not be used, 2 bad input."""
+
 
 def duration_hours(value: str) -> float:
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([mhdw]?)\s*", value)
@@ -29,7 +37,12 @@ def duration_hours(value: str) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     today = datetime.now(UTC).date()
-    parser = argparse.ArgumentParser(prog="report.py", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="report.py",
+        description=__doc__.splitlines()[0],
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--since", type=day, default=today - timedelta(days=90), help="default: 90 days ago")
     parser.add_argument("--until", type=day, default=today, help="default: today")
     parser.add_argument("--repos", help="comma-separated repo names (default: all)")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -37,7 +37,8 @@ class BackfillPlan:
 class Coverage:
     """The completed windows of one (repo, kind), to tell whether a window is already stored whole."""
 
-    def __init__(self, spans: list[tuple[datetime, datetime]]):
+    def __init__(self, spans: list[tuple[datetime, datetime]], items: int = 0):
+        self.items = items
         merged: list[list[datetime]] = []
         for start, end in sorted(spans):
             if merged and start <= merged[-1][1] + timedelta(seconds=1):
@@ -53,11 +54,11 @@ class Coverage:
 
 def load_coverage(session: Session, repo: str, kind: str) -> Coverage:
     rows = session.execute(
-        select(BackfillCheckpoint.window_start, BackfillCheckpoint.window_end).where(
+        select(BackfillCheckpoint.window_start, BackfillCheckpoint.window_end, BackfillCheckpoint.items).where(
             BackfillCheckpoint.repo == repo, BackfillCheckpoint.kind == kind
         )
     ).all()
-    return Coverage([(row.window_start, row.window_end) for row in rows])
+    return Coverage([(row.window_start, row.window_end) for row in rows], sum(row.items or 0 for row in rows))
 
 
 @dataclass
@@ -86,10 +87,14 @@ class RepoProgress:
     items: int = 0
 
 
-def windows(ctx: JobContext, plan: BackfillPlan) -> Iterator[WindowDone]:
+def windows(
+    ctx: JobContext, plan: BackfillPlan, on_total: Callable[[int, int], None] | None = None
+) -> Iterator[WindowDone]:
     """Store every issue/PR created in the plan's period, window by window, yielding each stored window.
 
-    Windows already checkpointed are skipped without asking GitHub (all of them again with `restart`)."""
+    Windows already checkpointed are skipped without asking GitHub (all of them again with `restart`).
+    `on_total(items, done)` is told, per repo and kind, GitHub's count for the whole period (from the first
+    search it asks anyway) and how many of those earlier runs stored."""
     for repo in plan.repos:
         for kind in plan.kinds:
             if plan.restart:
@@ -100,7 +105,14 @@ def windows(ctx: JobContext, plan: BackfillPlan) -> Iterator[WindowDone]:
             coverage = load_coverage(ctx.session, repo, kind)
             query = f"repo:{ctx.settings.org}/{repo} {KINDS[kind]}"
             searches_before = ctx.api.stats.search
-            for result in ctx.api.search_windows(query, field="created", window=plan.window, skip=coverage.covers):
+
+            def counted(window: Window, total: int, coverage: Coverage = coverage) -> None:
+                if window == plan.window and on_total is not None:
+                    on_total(total, coverage.items)
+
+            for result in ctx.api.search_windows(
+                query, field="created", window=plan.window, skip=coverage.covers, counted=counted
+            ):
                 rows = store_items(ctx, result.items)
                 searches = ctx.api.stats.search - searches_before
                 yield WindowDone(repo, kind, result.window, rows, searches, result.complete)

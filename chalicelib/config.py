@@ -265,15 +265,16 @@ def checked_token(token: str, source: str) -> str:
     return token
 
 
-def get_github_token() -> str | None:
-    """The GitHub token, or None locally without one (unauthenticated, with a warning)."""
+def get_github_token(quiet: bool = False) -> str | None:
+    """The GitHub token, or None locally without one (unauthenticated, with a warning unless `quiet`)."""
     settings = get_settings()
     if in_lambda():
         path = parameter_path(settings.stage, "token")
         return checked_token(_read_ssm_parameter(path), f"SSM parameter {path}")
     token = environment().get("GH_TOKEN", "").strip()
     if not token:
-        log.warning(UNAUTHENTICATED_WARNING)
+        if not quiet:
+            log.warning(UNAUTHENTICATED_WARNING)
         return None
     return checked_token(token, "GH_TOKEN")
 

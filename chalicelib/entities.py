@@ -319,5 +319,6 @@ def rows_of(ctx, entity: Entity, payloads, parent: dict | None = None) -> list[d
 def store(ctx, entity: Entity, rows: list[dict]) -> UpsertCounts:
     """Upsert rows of one entity in the caller's transaction and count them in the run's report."""
     counts = entity.upsert(ctx.session, rows)
-    ctx.report.add(entity.name, counts)
+    if rows:
+        ctx.report.add(entity.name, counts)
     return counts

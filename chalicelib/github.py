@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import requests
 
@@ -221,7 +221,7 @@ class GitHubAPI:
         if origin(path_or_url) != self._origin:
             raise ForeignURL(
                 None,
-                _safe_url(path_or_url),
+                _shown_url(path_or_url),
                 f"not on the configured GitHub API ({self.base_url}): refused, the token is only sent there",
             )
         return path_or_url
@@ -254,7 +254,10 @@ class GitHubAPI:
                 )
                 body = _read_bounded(raw)
             except (requests.ConnectionError, requests.Timeout) as error:
-                attempt = self._retry_or_raise(attempt, None, url, f"{type(error).__name__}: connection failed")
+                why, transient = self._unreachable(url, error)
+                if not transient:
+                    raise GitHubAPIError(None, _shown_url(url), why) from None
+                attempt = self._retry_or_raise(attempt, None, url, why)
                 continue
             self._record_limits(raw.headers)
             if raw.status_code == 304:
@@ -263,12 +266,12 @@ class GitHubAPI:
                 self.stats.add(**{bucket: 1})
             if body is None:
                 raise GitHubAPIError(
-                    raw.status_code, _safe_url(url), f"the answer is larger than {MAX_BODY_BYTES} bytes"
+                    raw.status_code, _shown_url(url), f"the answer is larger than {MAX_BODY_BYTES} bytes"
                 )
             if raw.status_code in REDIRECT_STATUSES and allow_redirects and raw.status_code not in ok_statuses:
                 redirects += 1
                 if redirects > MAX_REDIRECTS:
-                    raise GitHubAPIError(raw.status_code, _safe_url(url), f"more than {MAX_REDIRECTS} redirects")
+                    raise GitHubAPIError(raw.status_code, _shown_url(url), f"more than {MAX_REDIRECTS} redirects")
                 url, params = self.url(urljoin(url, raw.headers.get("Location", ""))), None
                 continue
             wait = self._secondary_wait(raw)
@@ -279,15 +282,43 @@ class GitHubAPI:
                 attempt = self._retry_or_raise(attempt, raw.status_code, url, _message(raw))
                 continue
             if raw.status_code >= 400 and raw.status_code not in ok_statuses:
-                raise GitHubAPIError(raw.status_code, _safe_url(raw.url or url), _message(raw))
+                raise GitHubAPIError(raw.status_code, _shown_url(raw.url or url), _message(raw))
             data = _json_or_none(raw)
             if data is None and raw.status_code == 200:
                 raise GitHubAPIError(
                     200,
-                    _safe_url(raw.url or url),
+                    _shown_url(raw.url or url),
                     "the answer is not JSON: " + (raw.text or "an empty body").strip()[:120],
                 )
             return Response(raw.status_code, raw.url or url, data, raw.headers, raw.links)
+
+    def _unreachable(self, url: str, error: Exception) -> tuple[str, bool]:
+        """Why the API could not be reached, in a person's words, and whether asking again may help: a name that
+        does not resolve, a refused port or a failed TLS handshake will not mend in seconds; a timeout or a
+        dropped connection may."""
+        parts = urlsplit(url)
+        host = parts.hostname or url
+        text = str(error)
+        if isinstance(error, requests.exceptions.SSLError):
+            return f"the TLS handshake with {host} failed (a proxy or a wrong GITHUB_API_URL?): {text[:120]}", False
+        if any(
+            sign in text
+            for sign in (
+                "NameResolutionError",
+                "Name or service not known",
+                "nodename nor servname",
+                "Temporary failure in name resolution",
+                "getaddrinfo failed",
+            )
+        ):
+            return f"the name {host} does not resolve (DNS): offline, or a wrong GITHUB_API_URL?", False
+        if "Connection refused" in text:
+            return f"{host}:{origin(url)[2]} refused the connection: a wrong GITHUB_API_URL or port?", False
+        if "Network is unreachable" in text or "No route to host" in text:
+            return f"no network route to {host}: offline?", False
+        if isinstance(error, requests.Timeout):
+            return f"{host} did not answer within {self.timeout:.0f}s", True
+        return f"the connection to {host} failed ({type(error).__name__})", True
 
     def wait(self, seconds: float, reason: str) -> None:
         """Sleep as GitHub asked, unless that would cross the run's deadline."""
@@ -304,7 +335,7 @@ class GitHubAPI:
         while response.next_url:
             if response.next_url in seen or len(seen) >= limit:
                 why = "loops back to a page already read" if response.next_url in seen else f"exceeds {limit} pages"
-                raise GitHubAPIError(response.status, _safe_url(response.url), f"the Link: next chain {why}")
+                raise GitHubAPIError(response.status, _shown_url(response.url), f"the Link: next chain {why}")
             seen.add(response.next_url)
             response = self.get(response.next_url)
             yield response
@@ -330,18 +361,24 @@ class GitHubAPI:
         """How many issues and PRs match, for one search request of a single item."""
         response = self._search({"q": query, "per_page": 1})
         if response.data.get("incomplete_results"):
-            raise IncompleteSearch(response.status, _safe_url(response.url), f"incomplete results for {query!r}")
+            raise IncompleteSearch(response.status, _shown_url(response.url), f"incomplete results for {query!r}")
         return int(response.data.get("total_count", 0))
 
     def search_windows(
-        self, query: str, *, field: str, window: Window, skip: Callable[[Window], bool] | None = None
+        self,
+        query: str,
+        *,
+        field: str,
+        window: Window,
+        skip: Callable[[Window], bool] | None = None,
+        counted: Callable[[Window, int], None] | None = None,
     ) -> Iterator[SearchWindow]:
         """Every issue and PR matching `query` with `field` in the window, one `SearchWindow` per window that
         fits under the result cap.
 
         GitHub serves only the first 1,000 results of a search, so a window holding more is cut into smaller
         windows (down to one second) until each fits. `skip` lets a caller pass over windows it already holds
-        (a resumed backfill) without asking GitHub.
+        (a resumed backfill) without asking GitHub; `counted` is told GitHub's count for each window asked.
         """
         pending = [window]
         while pending:
@@ -352,6 +389,8 @@ class GitHubAPI:
             params = {"q": q, "per_page": PAGE_SIZE, "sort": field, "order": "asc"}
             first = self._search(params)
             total = int(first.data.get("total_count", 0))
+            if counted is not None:
+                counted(current, total)
             if total > SEARCH_RESULT_CAP and current.seconds > 0:
                 parts = math.ceil(total / (SEARCH_RESULT_CAP * 0.9))
                 log.info("search %r matched %d > %d: splitting into %d windows", q, total, SEARCH_RESULT_CAP, parts)
@@ -430,19 +469,19 @@ class GitHubAPI:
     def _retry_after_limit(self, attempt: int, raw: requests.Response, url: str, wait: float) -> int:
         if attempt >= self.max_retries:
             raise GitHubAPIError(
-                raw.status_code, _safe_url(url), f"still rate limited after {attempt} waits: " + _message(raw)
+                raw.status_code, _shown_url(url), f"still rate limited after {attempt} waits: " + _message(raw)
             )
-        log.warning("GitHub rate limit (%d) on %s: waiting %.0fs as told", raw.status_code, _safe_url(url), wait)
+        log.warning("GitHub rate limit (%d) on %s: waiting %.0fs as told", raw.status_code, _shown_url(url), wait)
         self.wait(wait, f"GitHub's secondary rate limit ({raw.status_code})")
         self.stats.add(retries=1, rate_limit_waits=1, waited_seconds=wait)
         return attempt + 1
 
     def _retry_or_raise(self, attempt: int, status: int | None, url: str, message: str) -> int:
         if attempt >= self.max_retries:
-            raise GitHubAPIError(status, _safe_url(url), f"{message} (gave up after {attempt + 1} attempts)")
+            raise GitHubAPIError(status, _shown_url(url), f"{message} (gave up after {attempt + 1} attempts)")
         delay = min(self.backoff_cap, 2.0**attempt)
-        log.warning("GitHub %s on %s: retrying in %.0fs", status or "unreachable", _safe_url(url), delay)
-        self.wait(delay, f"retrying {_safe_url(url)} after {status or 'a connection failure'}")
+        log.warning("GitHub %s on %s: retrying in %.0fs", status or "unreachable", _shown_url(url), delay)
+        self.wait(delay, f"retrying {_shown_url(url)} after {status or 'a connection failure'}")
         self.stats.add(retries=1)
         return attempt + 1
 
@@ -470,18 +509,29 @@ def _json_or_none(raw: requests.Response) -> Any:
 
 
 def _message(raw: requests.Response) -> str:
+    """GitHub's own explanation: its `message`, and the messages of its validation `errors` when it gives them
+    (a 422 for a search names the repo or user it cannot search there)."""
     data = _json_or_none(raw)
     if isinstance(data, dict) and data.get("message"):
-        return str(data["message"])
+        details = [e.get("message") for e in data.get("errors") or [] if isinstance(e, dict) and e.get("message")]
+        return "; ".join([str(data["message"]), *map(str, details)])
     return (raw.text or raw.reason or "").strip()[:300] or "no message"
 
 
-def _safe_url(url: str) -> str:
-    """The URL without any query-string credentials (tokens travel in headers, but be sure)."""
+MAX_SHOWN_URL = 160
+
+
+def _shown_url(url: str) -> str:
+    """The URL as a person reads it in an error: the query decoded, never a query-string credential, and cut
+    short when a long search query would make it a paragraph."""
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}{parts.path}" + (
-        f"?{parts.query}" if "token" not in parts.query.lower() else ""
+    query = "&".join(
+        f"{name}={value}" for name, value in parse_qsl(parts.query) if name not in ("per_page", "sort", "order")
     )
+    shown = f"{parts.scheme}://{parts.netloc}{parts.path}" + (f"?{query}" if query else "")
+    if "token" in parts.query.lower():
+        shown = f"{parts.scheme}://{parts.netloc}{parts.path}"
+    return shown if len(shown) <= MAX_SHOWN_URL else shown[: MAX_SHOWN_URL - 1] + "…"
 
 
 @dataclass
@@ -501,7 +551,7 @@ class TimelineAPI:
 
     def page(self, timeline_url: str, page_no: int, etag: str | None = None) -> TimelinePage:
         if page_no > MAX_PAGES:
-            raise GitHubAPIError(None, _safe_url(timeline_url), f"a timeline of more than {MAX_PAGES} pages")
+            raise GitHubAPIError(None, _shown_url(timeline_url), f"a timeline of more than {MAX_PAGES} pages")
         response = self.api.get(timeline_url, params={"per_page": PAGE_SIZE, "page": page_no}, etag=etag)
         if response.not_modified:
             return TimelinePage(page_no, True, [], etag, False)
@@ -530,7 +580,7 @@ class TransferAPI:
         if response.status == 301:
             location = response.headers.get("Location") or (response.data or {}).get("url")
             if not location:
-                raise GitHubAPIError(301, _safe_url(issue_url), "moved, but GitHub gave no Location")
+                raise GitHubAPIError(301, _shown_url(issue_url), "moved, but GitHub gave no Location")
             new_issue = self.api.get(urljoin(issue_url, location)).data
             return IssueLocation("moved", new_issue=new_issue, status=301)
         return IssueLocation("present", status=response.status)

@@ -37,9 +37,16 @@ def daily(ctx: JobContext) -> None:
     transfers.reconcile_transfers(ctx)
 
 
-def backfill(ctx: JobContext, plan: history.BackfillPlan, progress: Callable[[history.WindowDone], None]) -> None:
-    """Every item created in the plan's period (and with `plan.events` their timelines), window by window."""
-    for done in history.windows(ctx, plan):
+def backfill(
+    ctx: JobContext,
+    plan: history.BackfillPlan,
+    progress: Callable[[history.WindowDone], None],
+    on_total: Callable[[int, int], None] | None = None,
+) -> None:
+    """The org's members (who counts as a maintainer), then every item created in the plan's period (and with
+    `plan.events` their timelines), window by window."""
+    members.sync_members(ctx)
+    for done in history.windows(ctx, plan, on_total):
         if plan.events:
             timelines.sync_timelines(ctx, done.rows)
         history.checkpoint(ctx, done)

@@ -83,7 +83,15 @@ def resolve_repos(settings: Settings, api: GitHubAPI, report: RunReport) -> tupl
     """The repos a run syncs, from one listing of the org's repos: for `*` its non-archived ones; otherwise
     the configured ones that exist. One that does not (renamed, deleted, not visible to the token) is named
     in the report and left out, so the others are still synced."""
-    listed = api.org_repos(settings.org)
+    try:
+        listed = api.org_repos(settings.org)
+    except GitHubAPIError as error:
+        if error.status != 404:
+            raise
+        raise ConfigError(
+            f"GITHUB_ORG={settings.org}: GitHub knows no organization by that name, or the token cannot see it "
+            f"({error.status} {error.message})"
+        ) from None
     if settings.all_repos:
         return tuple(repo["name"] for repo in listed if not repo.get("archived"))
     known = {repo["name"].lower() for repo in listed}
@@ -128,12 +136,12 @@ def mark_abandoned(session, name: str, run_id: int) -> list[JobRun]:
     return list(stale)
 
 
-def _start(name: str, settings: Settings | None, db_url: str | None, api: GitHubAPI | None):
+def _start(name: str, settings: Settings | None, db_url: str | None, api: GitHubAPI | None, quiet: bool):
     """Settings, secrets, a migrated database and this run's job_runs row; JobCouldNotStart (alerted) if not."""
     try:
         settings = settings or get_settings()
         db_url = db_url or get_db_url()
-        api = api or build_api(settings, get_github_token())
+        api = api or build_api(settings, get_github_token(quiet=quiet))
         upgrade_database(db_url)
         session = create_db_session(db_url)
         run = JobRun(job=name, stage=settings.stage, started_at=_now(), status="running")
@@ -166,6 +174,7 @@ def run_job(
     job: Callable[[JobContext], None] | None = None,
     deadline: Deadline | None = None,
     repos: tuple[str, ...] | None = None,
+    quiet_without_token: bool = False,
 ) -> JobContext:
     """Run `name` (or `job`, recorded under that name) once and return its context; raise JobFailed on error.
 
@@ -176,7 +185,7 @@ def run_job(
     if job is None:
         raise JobFailed(f"unknown job {name!r}: choose one of {', '.join(JOBS)}")
     clock_start = time.monotonic()
-    settings, db_url, api, session, run = _start(name, settings, db_url, api)
+    settings, db_url, api, session, run = _start(name, settings, db_url, api, quiet_without_token)
     secrets = (api.token,)
     abandoned = mark_abandoned(session, name, run.id)
     deadline = deadline or Deadline.for_run(lambda_context, settings.local_time_budget.total_seconds())

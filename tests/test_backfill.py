@@ -8,6 +8,8 @@ from sqlalchemy import select
 
 import backfill
 from chalicelib import backfill as backfill_module
+from chalicelib.backfill import WindowDone
+from chalicelib.github import Window
 from chalicelib.models import BackfillCheckpoint, Event, Issue, JobRun, PullRequest, create_db_session
 from tests.fake_github import commented, user
 from tests.helpers import count
@@ -140,3 +142,35 @@ def test_unreachable_database_exits_with_status_2(github, app_env, monkeypatch, 
     err = capsys.readouterr().err
     assert "database error at postgresql+psycopg2://metrics:***@127.0.0.1:1/metrics" in err
     assert "secret" not in err
+
+
+def test_unauthenticated_on_purpose_is_not_warned_about(github, app_env, monkeypatch, capsys, slept):
+    monkeypatch.delenv("GH_TOKEN")
+    assert backfill.main([*period(), "--unauthenticated"]) == 0
+    assert "GH_TOKEN is not set" not in capsys.readouterr().err
+
+
+def test_a_failure_before_any_window_does_not_promise_kept_windows(github, app_env, capsys, slept):
+    github.fail_next("/search/issues", 403)
+    github.failure_message = "Resource not accessible by integration"
+    assert backfill.main(period()) == 1
+    err = capsys.readouterr().err
+    assert "Resource not accessible by integration" in err and "kept" not in err
+
+
+def test_the_summary_is_printed_once(github, app_env, capsys, slept):
+    github.new_item("widgets", 1, item_id=11, author=ALICE, created="2024-02-01T00:00:00Z")
+    assert backfill.main(period()) == 0
+    captured = capsys.readouterr()
+    assert (captured.out + captured.err).count("issues +1") == 1
+
+
+def test_the_progress_bar_has_a_total_a_percentage_and_fits_80_columns(capsys):
+    progress = backfill.Progress(interactive=True)
+    progress.found(total=200, already_stored=50)
+    window = Window(START, START + timedelta(days=30))
+    progress.window_done(WindowDone("amplify-category-api", "issues", window, [{}] * 50, search_requests=1))
+    progress.close()
+    last = capsys.readouterr().err.replace("\r", "\n").strip().splitlines()[-1]
+    assert "50%" in last and "100/200 items" in last and "1 windows" in last
+    assert len(last) <= 80

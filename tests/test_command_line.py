@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -86,3 +87,43 @@ def test_the_original_apps_database_url_works_in_every_command(served, pg_url, t
         assert result.returncode == 0, result.stderr
     result = run_app(["every_30_min"], url, served, tmp_path)
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    "api_url, why",
+    [("https://no-such-host.invalid", "does not resolve (DNS)"), ("http://127.0.0.1:1", "refused the connection")],
+)
+def test_an_unreachable_github_is_named_within_seconds(served, db_url, tmp_path, api_url, why):
+    started = time.monotonic()
+    result = run_app(["every_30_min"], db_url, served, tmp_path, GITHUB_API_URL=api_url)
+    assert result.returncode == 1 and why in result.stderr
+    assert time.monotonic() - started < 20
+    assert "?:" not in result.stderr and "retrying" not in result.stdout + result.stderr
+
+
+def test_a_wrong_org_is_one_line_naming_it(served, db_url, tmp_path):
+    result = run_app(["daily"], db_url, served, tmp_path, GITHUB_ORG="acme-typo")
+    assert result.returncode == 1
+    [line] = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert "GITHUB_ORG=acme-typo: GitHub knows no organization by that name" in line and "Not Found" in line
+
+
+def test_help_shows_examples_for_every_command(tmp_path):
+    for script in ("app.py", "backfill.py", "report.py"):
+        result = subprocess.run(
+            [sys.executable, str(ROOT / script), "--help"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        assert result.returncode == 0 and "examples:" in result.stdout, script
+
+
+def test_daily_prints_a_line_a_person_reads_per_repo(served, db_url, tmp_path):
+    served.new_item("widgets", 1, item_id=11, author=user("alice", 501), created=ago(weeks=3))
+    result = run_app(["daily"], db_url, served, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "daily widgets: 1 on GitHub, 1 stored, 1 fetched again, 0 removed, 0 transferred" in result.stdout
+    assert "{" not in result.stdout

@@ -25,7 +25,16 @@ def project_copy(tmp_path: Path) -> Path:
         ROOT,
         target,
         ignore=shutil.ignore_patterns(
-            ".git", "__pycache__", ".pytest_cache", "deployments", "deployed", "*.db", ".env", "results"
+            ".git",
+            ".venv",
+            "__pycache__",
+            ".pytest_cache",
+            ".ruff_cache",
+            "deployments",
+            "deployed",
+            "*.db",
+            ".env",
+            "results",
         ),
     )
     return target
@@ -75,6 +84,43 @@ def test_package_has_three_scheduled_functions_with_layer_timeout_and_policy(sta
     assert schedules == SCHEDULES
     ssm = [s for s in policy["Statement"] if s["Action"] == "ssm:GetParameter"]
     assert any(s["Resource"] == f"arn:aws:ssm:*:*:parameter/contributor-metrics/{stage}/*" for s in ssm)
+
+
+@pytest.mark.deploy
+def test_a_stage_in_a_vpc_gets_vpc_config_and_only_the_network_interface_permissions(tmp_path):
+    project = project_copy(tmp_path)
+    config_path = project / ".chalice" / "config.json"
+    config = json.loads(config_path.read_text())
+    config["stages"]["prod"].update(
+        subnet_ids=["subnet-0a1b2c3d", "subnet-0e4f5a6b"],
+        security_group_ids=["sg-0123456789abcdef0"],
+        iam_policy_file="../policy-vpc.json",
+    )
+    config_path.write_text(json.dumps(config))
+    out = tmp_path / "out"
+    chalice(["package", "--stage", "prod", str(out)], project, aws_env())
+    resources = json.loads((out / "sam.json").read_text())["Resources"]
+    functions = [r for r in resources.values() if r["Type"] == "AWS::Serverless::Function"]
+    plain = json.loads((ROOT / "policy.json").read_text())["Statement"]
+    vpc = json.loads((ROOT / "policy-vpc.json").read_text())["Statement"]
+    [added] = [statement for statement in vpc if statement not in plain]
+    assert [statement for statement in vpc if statement is not added] == plain
+    assert set(added["Action"]) == {
+        "ec2:CreateNetworkInterface",
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DeleteNetworkInterface",
+        "ec2:DescribeSubnets",
+        "ec2:AssignPrivateIpAddresses",
+        "ec2:UnassignPrivateIpAddresses",
+    }
+    for function in functions:
+        properties = function["Properties"]
+        assert properties["VpcConfig"] == {
+            "SubnetIds": ["subnet-0a1b2c3d", "subnet-0e4f5a6b"],
+            "SecurityGroupIds": ["sg-0123456789abcdef0"],
+        }
+        [inline] = resources[properties["Role"]["Fn::GetAtt"][0]]["Properties"]["Policies"]
+        assert inline["PolicyDocument"]["Statement"] == vpc
 
 
 def test_each_stage_reads_only_its_own_parameters():
