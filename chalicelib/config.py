@@ -131,6 +131,8 @@ class Settings:
     local_time_budget: timedelta = timedelta(seconds=280)
     send_from_email: str = ""
     send_to_emails: tuple[str, ...] = ()
+    digest_to_emails: tuple[str, ...] = ()
+    sla_hours: float = 72.0
 
     @property
     def all_repos(self) -> bool:
@@ -154,6 +156,8 @@ class Settings:
             local_time_budget=timedelta(seconds=_env_int(env, "LOCAL_TIME_BUDGET_SECONDS", 280)),
             send_from_email=env.get("SEND_FROM_EMAIL", "").strip(),
             send_to_emails=_env_list(env, "SEND_TO_EMAIL", ()),
+            digest_to_emails=_env_list(env, "DIGEST_TO_EMAIL", ()),
+            sla_hours=float(_env_int(env, "SLA_HOURS", 72)),
         )
 
 
@@ -199,17 +203,18 @@ SSM_CACHE_SECONDS = 15 * 60
 _ssm_cache: dict[str, tuple[str, float]] = {}
 
 
-def _read_ssm_parameter(path: str) -> str:
-    """A SecureString's value, asked of SSM at most once per SSM_CACHE_SECONDS per warm container."""
+def _read_ssm_parameter(path: str, optional: bool = False) -> str | None:
+    """A SecureString's value, asked of SSM at most once per SSM_CACHE_SECONDS per warm container; for an
+    `optional` parameter, None when it does not exist."""
     cached = _ssm_cache.get(path)
     if cached is not None and time.monotonic() - cached[1] < SSM_CACHE_SECONDS:
         return cached[0]
-    value = _fetch_ssm_parameter(path)
+    value = _fetch_ssm_parameter(path, optional)
     _ssm_cache[path] = (value, time.monotonic())
     return value
 
 
-def _fetch_ssm_parameter(path: str) -> str:
+def _fetch_ssm_parameter(path: str, optional: bool = False) -> str | None:
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -218,6 +223,8 @@ def _fetch_ssm_parameter(path: str) -> str:
         response = boto3.client("ssm").get_parameter(Name=path, WithDecryption=True)
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "")
+        if code == "ParameterNotFound" and optional:
+            return None
         if code == "ParameterNotFound":
             raise ConfigError(f"SSM parameter {path} does not exist: create it as a SecureString") from None
         raise ConfigError(f"cannot read SSM parameter {path} ({code}): {hint}") from None
@@ -286,6 +293,14 @@ def get_db_url() -> str:
         path = parameter_path(settings.stage, "db_url")
         return normalized_db_url(_read_ssm_parameter(path), f"SSM parameter {path}")
     return normalized_db_url(environment().get("DB_URL", "").strip() or DEFAULT_DB_URL, "DB_URL")
+
+
+def get_slack_webhook_url() -> str | None:
+    """Where the digest is posted on Slack, if anywhere: the optional SecureString
+    /contributor-metrics/{stage}/slack_webhook_url in Lambda, SLACK_WEBHOOK_URL locally."""
+    if in_lambda():
+        return _read_ssm_parameter(parameter_path(get_settings().stage, "slack_webhook_url"), optional=True)
+    return environment().get("SLACK_WEBHOOK_URL", "").strip() or None
 
 
 def normalized_db_url(url: str, source: str = "DB_URL") -> str:

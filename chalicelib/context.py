@@ -70,6 +70,7 @@ class RunReport:
     skipped: int = 0
     pages_fetched: int = 0
     pages_not_modified: int = 0
+    coverage_reads: int = 0
     stopped_early: bool = False
     warnings: list[str] = field(default_factory=list)
     repos: dict[str, Any] = field(default_factory=dict)
@@ -111,6 +112,7 @@ class RunReport:
             "deactivated": self.deactivated,
             "skipped": self.skipped,
             "timeline_pages": {"fetched": self.pages_fetched, "not_modified": self.pages_not_modified},
+            "never_read_timelines_asked": self.coverage_reads,
             "stopped_early": self.stopped_early,
             "unknown_repos": self.unknown_repos,
             "warnings": self.warnings[:50],
@@ -128,6 +130,8 @@ class RunReport:
             parts.append(f"{self.skipped} malformed payloads skipped")
         if self.pages_fetched or self.pages_not_modified:
             parts.append(f"timeline pages {self.pages_fetched} fetched / {self.pages_not_modified} not modified")
+        if self.coverage_reads:
+            parts.append(f"{self.coverage_reads} never-read timelines asked")
         if self.stopped_early:
             parts.append("stopped early (time limit), the next run continues")
         if self.warnings:

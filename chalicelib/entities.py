@@ -29,7 +29,7 @@ from sqlalchemy import DateTime, Float, Integer, String
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from .github import GitHubAPI, TimelineAPI, TransferAPI
-from .models import Event, EventPoll, Issue, Member, PullRequest, Transfer
+from .models import Event, EventPoll, Issue, Member, PullRequest, TimelineRead, Transfer
 from .store import UpsertCounts, upsert
 
 BOOKKEEPING_COLUMNS = frozenset({"extra", "row_hash", "inserted_dt", "inactive", "inactive_dt"})
@@ -213,6 +213,16 @@ def event_row(payload: dict, parent: dict | None = None) -> dict:
     )
 
 
+def timeline_read_row(read: dict, parent: dict | None = None) -> dict:
+    """That the item `parent`'s timeline was read whole (`read`: outcome, read_at)."""
+    item = parent or {}
+    return payload_row(
+        TimelineRead,
+        {},
+        {"item_id": item.get("id"), "item_updated_at": item.get("updated_at"), **read},
+    )
+
+
 def transfer_row(new_issue: dict, parent: dict | None = None) -> dict:
     """Where an issue went (GitHub's payload of the new issue) joined to the moved issue as it was (`parent`, our
     stored row)."""
@@ -288,6 +298,7 @@ PULL_REQUESTS = Entity("pull_requests", PullRequest, ("id",), "updated_at", GitH
 MEMBERS = Entity("members", Member, ("id",), None, GitHubAPI.list_members, member_row)
 EVENTS = Entity("events", Event, ("id", "issue_id"), "updated_at", TimelineAPI.page, event_row)
 EVENT_POLLS = Entity("event_polls", EventPoll, ("id", "page_no"), None, TimelineAPI.page, poll_row)
+TIMELINE_READS = Entity("timeline_reads", TimelineRead, ("item_id",), None, TimelineAPI.page, timeline_read_row)
 TRANSFERS = Entity("transfers", Transfer, ("issue_id", "new_issue_id"), None, TransferAPI.check, transfer_row)
 
 

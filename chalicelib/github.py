@@ -199,6 +199,7 @@ class GitHubAPI:
         self.time_left: Callable[[], float] = lambda: float("inf")
         self._origin = origin(self.base_url)
         self._buckets: dict[str, tuple[int, float]] = {}
+        self._limits: dict[str, int] = {}
         self._bucket_lock = threading.Lock()
         self.session = requests.Session()
         adapter = requests.adapters.HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size)
@@ -422,6 +423,17 @@ class GitHubAPI:
         """One repository; a GitHubAPIError with status 404 when it does not exist or the token cannot see it."""
         return self.get(f"/repos/{org}/{name}").data
 
+    def spare(self, bucket: str, keep_share: float) -> int | None:
+        """Requests left in a bucket beyond `keep_share` of its hourly limit, by the last answer's headers;
+        None before any answer said."""
+        with self._bucket_lock:
+            state, limit = self._buckets.get(bucket), self._limits.get(bucket)
+        if state is None or limit is None:
+            return None
+        if state[1] + RESET_MARGIN_SECONDS <= self.clock():
+            return int(limit * (1 - keep_share))
+        return max(0, state[0] - int(limit * keep_share))
+
     def _wait_for_bucket(self, bucket: str) -> None:
         with self._bucket_lock:
             remaining, reset_at = self._buckets.get(bucket, (1, 0.0))
@@ -446,6 +458,8 @@ class GitHubAPI:
             return
         with self._bucket_lock:
             self._buckets[resource or "core"] = state
+            if (headers.get("x-ratelimit-limit") or "").isdigit():
+                self._limits[resource or "core"] = int(headers["x-ratelimit-limit"])
 
     def _secondary_wait(self, raw: requests.Response) -> float | None:
         """Seconds to wait when GitHub says we went too fast (403/429), else None."""

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 
 RESPONSE_EVENTS = ("commented", "reviewed", "labeled", "assigned", "closed")
 MAINTAINER_ASSOCIATIONS = ("MEMBER", "OWNER", "COLLABORATOR")
-VIEWS = ("all_items", "first_response", "needs_follow_up", "trending", "external_prs")
+VIEWS = ("all_items", "first_response", "needs_follow_up", "trending", "external_prs", "outsider_prs")
 
 
 @dataclass(frozen=True)
@@ -97,11 +97,14 @@ def view_definitions(d: Dialect) -> dict[str, str]:
                    state, created_at, closed_at, merged, labels, reactions FROM pull_requests""",
         "first_response": f"""
             SELECT i.id, i.kind, i.org, i.repo, i.number, i.title, i.html_url, i.username AS author, i.state,
-                   i.created_at, r.responded_at,
+                   i.created_at, i.closed_at, {d.label_names("i.labels")} AS labels, r.responded_at,
                    (SELECT e.username FROM events e WHERE e.issue_id = i.id AND {response}
                     ORDER BY e.created_at, e.id LIMIT 1) AS responder,
                    {d.hours("r.responded_at", "i.created_at")} AS hours_to_first_response,
-                   CASE WHEN r.responded_at IS NULL THEN {d.hours(d.now(), "i.created_at")} END AS hours_waiting
+                   CASE WHEN r.responded_at IS NULL
+                        THEN {d.hours(f"COALESCE(i.closed_at, {d.now()})", "i.created_at")} END AS hours_waiting,
+                   CASE WHEN EXISTS (SELECT 1 FROM timeline_reads t WHERE t.item_id = i.id AND t.outcome = 'read')
+                        THEN 1 ELSE 0 END AS timeline_read
             FROM all_items i
             LEFT JOIN (SELECT e.issue_id, MIN(e.created_at) AS responded_at
                        FROM events e JOIN all_items i ON i.id = e.issue_id
@@ -130,6 +133,11 @@ def view_definitions(d: Dialect) -> dict[str, str]:
                   FROM all_items i WHERE i.kind = 'issue' AND i.state = 'open') a) s
               WHERE s.score > 0) ranked
             WHERE rank <= 10""",
+        "outsider_prs": f"""
+            SELECT p.id, p.repo, p.number, p.title, p.html_url, p.username AS author, p.state, p.merged,
+                   p.created_at, p.closed_at, {d.hours(d.now(), "p.created_at")} AS hours_open
+            FROM pull_requests p
+            WHERE {outsider_at("p.username", "p.author_association", pr_user, "p.created_at", d)}""",
         "external_prs": f"""
             SELECT repo, month, opened, merged, closed_unmerged, still_open,
                    CASE WHEN merged + closed_unmerged > 0

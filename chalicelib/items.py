@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from .context import JobContext
-from .search import search_and_store
+from .search import Searched, search_and_store
 from .state import clear_watermarks, read_watermark, write_watermark
 
 WATERMARK = "every_30_min"
@@ -49,6 +47,20 @@ def sync_recent(ctx: JobContext) -> None:
         clear_watermarks(session, CYCLE_START)
 
 
-def sync_updated(ctx: JobContext, since: datetime) -> list[dict]:
-    """Every item updated since `since`, stored; their rows, for the steps that follow (timelines)."""
-    return search_and_store(ctx, "", "updated", since).rows
+CHANGES_WATERMARK = "nrt_events"
+
+
+def sync_changed(ctx: JobContext) -> Searched:
+    """Every item updated since the last run that read all changes (less the overlap), and never less than the
+    configured window (`NRT_EVENTS_DAYS`): after a three-day outage the next run covers the three days."""
+    since = ctx.started - ctx.settings.nrt_window
+    last = read_watermark(ctx.session, CHANGES_WATERMARK)
+    if last is not None:
+        since = min(since, last.replace(tzinfo=ctx.started.tzinfo) - ctx.settings.sync_overlap)
+    return search_and_store(ctx, "", "updated", since)
+
+
+def remember_changes_read(ctx: JobContext, changed: Searched) -> None:
+    """The next run may start from this one, once its changes and their timelines were all read."""
+    if changed.complete and not ctx.report.stopped_early:
+        write_watermark(ctx.session, CHANGES_WATERMARK, ctx.started)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from . import backfill as history
-from . import completeness, items, members, timelines, transfers
+from . import completeness, digest, items, members, timelines, transfers
 from .context import JobContext
 
 
@@ -20,8 +20,10 @@ def every_30_min(ctx: JobContext) -> None:
 
 
 def nrt_events(ctx: JobContext) -> None:
-    updated = items.sync_updated(ctx, ctx.started - ctx.settings.nrt_window)
-    timelines.sync_timelines(ctx, updated)
+    changed = items.sync_changed(ctx)
+    timelines.sync_timelines(ctx, changed.rows)
+    items.remember_changes_read(ctx, changed)
+    timelines.read_unread(ctx)
     transfers.reconcile_transfers(ctx)
 
 
@@ -35,6 +37,7 @@ def daily(ctx: JobContext) -> None:
         check.removed, check.transferred = settled["removed"], settled["transferred"]
         completeness.record_check(ctx, repo, window, check)
     transfers.reconcile_transfers(ctx)
+    digest.send_digest(ctx)
 
 
 def backfill(

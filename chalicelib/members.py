@@ -7,7 +7,11 @@ from sqlalchemy import func, select, update
 from .context import JobContext
 from .entities import MEMBERS, parse_timestamp, rows_of, store
 from .models import Member
+from .state import write_watermark
 from .store import committed
+
+# When the members were last listed: the report needs them to tell maintainers from outsiders.
+SYNCED = "members"
 
 
 def sync_members(ctx: JobContext) -> None:
@@ -29,3 +33,4 @@ def sync_members(ctx: JobContext) -> None:
                 .values(inactive=True, inactive_dt=parse_timestamp(ctx.started), row_hash=None)
             )
             ctx.report.count("deactivated", result.rowcount)
+    write_watermark(ctx.session, SYNCED, ctx.started)

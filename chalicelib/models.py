@@ -188,6 +188,19 @@ class EventPoll(Base):
     row_hash: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
+class TimelineRead(Base):
+    """An item whose timeline was read whole at least once (`outcome` read), or found gone (404/410) or refused
+    (a URL off the API), so coverage can tell "nobody answered" from "we never looked"."""
+
+    __tablename__ = "timeline_reads"
+
+    item_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    outcome: Mapped[str] = mapped_column(String(10), default="read")
+    item_updated_at = _ts()
+    read_at = _ts()
+    row_hash: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
 class Transfer(PortColumns, Base):
     __tablename__ = "transfers"
 

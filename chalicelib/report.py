@@ -1,12 +1,14 @@
-"""Headline figures from the insight views: time to first response as a survival estimate, SLA, PR outcomes.
+"""What the report says, from the insight views: figures a team can trust, and the items to act on.
 
-Unanswered items still count: they are censored at their current age (Kaplan-Meier), so a team that leaves
-many outsiders waiting does not look fast because the few it answered were answered quickly.
+Time to first response is a survival estimate (Kaplan-Meier): an unanswered item counts as still waiting (censored
+at its age, or at its close if it was closed unanswered), so a team that leaves many outsiders waiting does not
+look fast because the few it answered were answered quickly. Only items whose timeline was read count: an item
+never looked at is not "unanswered", it is counted apart. Without the org's members, nobody can be told from a
+maintainer, so first-response figures are refused rather than guessed.
 """
 
 from __future__ import annotations
 
-import html
 import json
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
@@ -57,18 +59,45 @@ def answered_by(curve: list[tuple[float, float]], hours: float) -> float:
     return 1 - survival
 
 
+COVERAGE_TARGET = 0.9
+SMALL_MEDIAN_SAMPLE = 10
+SMALL_RATE_SAMPLE = 5
+LIST_LENGTH = 25
+
+
 @dataclass
 class Headline:
     scope: str
     outsider_items: int = 0
-    answered: int = 0
+    timelines_read: int = 0
+    answered: int | None = None
     median_hours: float | None = None
     p90_hours: float | None = None
     answered_within_sla: float | None = None
-    waiting_beyond_sla: int = 0
+    waiting_beyond_sla: int | None = None
+    external_prs: int = 0
     external_prs_merged: int = 0
     external_prs_closed_unmerged: int = 0
     external_pr_merge_rate: float | None = None
+    flags: list[str] = field(default_factory=list)
+
+    @property
+    def coverage(self) -> float | None:
+        return self.timelines_read / self.outsider_items if self.outsider_items else None
+
+
+@dataclass
+class ItemLine:
+    """One item a maintainer can act on, linked to GitHub."""
+
+    repo: str
+    number: int
+    title: str
+    url: str
+    author: str | None
+    hours: float
+    labels: str | None = None
+    why: str = ""
 
 
 @dataclass
@@ -76,255 +105,369 @@ class Report:
     since: date
     until: date
     sla_hours: float
+    requested_since: date | None = None
+    requested_until: date | None = None
+    members_synced_at: datetime | None = None
+    data_as_of: dict[str, datetime | None] = field(default_factory=dict)
     headlines: list[Headline] = field(default_factory=list)
+    waiting_on_us: list[ItemLine] = field(default_factory=list)
+    beyond_sla: list[ItemLine] = field(default_factory=list)
+    trending: list[ItemLine] = field(default_factory=list)
+    open_external_prs: list[ItemLine] = field(default_factory=list)
     weekly_median_hours: dict[str, float | None] = field(default_factory=dict)
     backlog_by_age: dict[str, int] = field(default_factory=dict)
     pr_outcomes_by_month: dict[str, dict[str, int]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    empty_because: str | None = None
 
     @property
-    def empty(self) -> bool:
-        return not self.headlines or self.headlines[-1].outsider_items == 0
+    def overall(self) -> Headline | None:
+        return self.headlines[-1] if self.headlines else None
+
+    def coverage_line(self) -> str:
+        overall = self.overall
+        if overall is None or not overall.outsider_items:
+            return "no items by outside contributors in this period"
+        missing = overall.outsider_items - overall.timelines_read
+        line = f"timelines read for {overall.timelines_read} of {overall.outsider_items} outsider items"
+        return line + (f"; {missing} not yet" if missing else "")
 
 
-def _headline(scope: str, rows: list[dict], prs: list[dict], sla_hours: float) -> Headline:
-    observations = [
-        (r["hours_to_first_response"], True)
-        if r["hours_to_first_response"] is not None
-        else (r["hours_waiting"], False)
-        for r in rows
-    ]
-    curve = kaplan_meier(observations)
-    merged = sum(p["merged"] or 0 for p in prs)
-    closed = sum(p["closed_unmerged"] or 0 for p in prs)
-    return Headline(
+def _created(value) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+
+
+def _headline(scope: str, rows: list[dict], prs: list[dict], sla_hours: float, members_known: bool) -> Headline:
+    read = [r for r in rows if r["timeline_read"]]
+    merged = sum(1 for p in prs if p["merged"])
+    closed = sum(1 for p in prs if p["state"] == "closed" and not p["merged"])
+    headline = Headline(
         scope=scope,
         outsider_items=len(rows),
-        answered=sum(1 for _, answered in observations if answered),
-        median_hours=survival_quantile(curve, 0.5),
-        p90_hours=survival_quantile(curve, 0.9),
-        answered_within_sla=answered_by(curve, sla_hours) if rows else None,
-        waiting_beyond_sla=sum(
-            1
-            for r in rows
-            if r["hours_to_first_response"] is None and r["state"] == "open" and r["hours_waiting"] > sla_hours
-        ),
+        timelines_read=len(read),
+        external_prs=len(prs),
         external_prs_merged=merged,
         external_prs_closed_unmerged=closed,
         external_pr_merge_rate=merged / (merged + closed) if merged + closed else None,
     )
+    if members_known and read:
+        observations = [
+            (r["hours_to_first_response"], True)
+            if r["hours_to_first_response"] is not None
+            else (r["hours_waiting"], False)
+            for r in read
+        ]
+        curve = kaplan_meier(observations)
+        headline.answered = sum(1 for _, answered in observations if answered)
+        headline.median_hours = survival_quantile(curve, 0.5)
+        headline.p90_hours = survival_quantile(curve, 0.9)
+        headline.answered_within_sla = answered_by(curve, sla_hours)
+        headline.waiting_beyond_sla = sum(1 for r in read if _waiting(r) and r["hours_waiting"] > sla_hours)
+    if rows and len(read) / len(rows) < COVERAGE_TARGET:
+        headline.flags.append(f"only {100 * len(read) / len(rows):.0f}% of timelines read")
+    if members_known and 0 < len(read) < SMALL_MEDIAN_SAMPLE:
+        headline.flags.append(f"median from {len(read)} items")
+    if 0 < merged + closed < SMALL_RATE_SAMPLE:
+        headline.flags.append(f"merge rate from {merged + closed} PRs")
+    return headline
+
+
+def _waiting(row: dict) -> bool:
+    """Open, its timeline read, and no maintainer has responded."""
+    return row["state"] == "open" and row["timeline_read"] and row["hours_to_first_response"] is None
+
+
+def _line(row: dict, hours: float, why: str) -> ItemLine:
+    return ItemLine(
+        row["repo"],
+        row["number"],
+        row["title"] or "",
+        row["html_url"] or "",
+        row.get("author"),
+        hours,
+        row.get("labels"),
+        why,
+    )
+
+
+def _query(connection, sql: str, **params) -> list[dict]:
+    return [dict(r._mapping) for r in connection.execute(text(sql), params)]
 
 
 def build_report(engine: Engine, since: date, until: date, repos: list[str] | None, sla_hours: float) -> Report:
+    """Figures for items created from `since` to `until`; the lists show what waits now, whenever it was opened."""
     start, end = datetime.combine(since, datetime.min.time()), datetime.combine(until, datetime.max.time())
+    wanted = (lambda row: row["repo"] in repos) if repos else (lambda row: True)
     with engine.connect() as connection:
-        rows = [
-            dict(r._mapping)
-            for r in connection.execute(
-                text(
-                    "SELECT repo, kind, state, created_at, hours_to_first_response, hours_waiting FROM first_response "
-                    "WHERE created_at BETWEEN :start AND :end"
-                ),
-                {"start": start, "end": end},
-            )
-        ]
-        prs = [
-            dict(r._mapping)
-            for r in connection.execute(
-                text(
-                    "SELECT repo, month, merged, closed_unmerged, still_open FROM external_prs "
-                    "WHERE month BETWEEN :first AND :last"
-                ),
-                {"first": since.strftime("%Y-%m"), "last": until.strftime("%Y-%m")},
-            )
-        ]
-    if repos:
-        rows = [r for r in rows if r["repo"] in repos]
-        prs = [p for p in prs if p["repo"] in repos]
-    report = Report(since, until, sla_hours)
-    for repo in sorted({r["repo"] for r in rows} | {p["repo"] for p in prs}):
+        items = [r for r in _query(connection, "SELECT * FROM first_response") if wanted(r)]
+        prs = [r for r in _query(connection, "SELECT * FROM outsider_prs") if wanted(r)]
+        follow_up = [r for r in _query(connection, "SELECT * FROM needs_follow_up") if wanted(r)]
+        trending = [r for r in _query(connection, "SELECT * FROM trending ORDER BY score DESC, id") if wanted(r)]
+        known_repos = {r["repo"] for r in _query(connection, "SELECT DISTINCT repo FROM all_items")}
+        members = connection.execute(text("SELECT value FROM sync_state WHERE name = 'members'")).scalar()
+        runs = _query(connection, "SELECT job, MAX(finished_at) AS at FROM job_runs WHERE status = 'ok' GROUP BY job")
+    rows = [r for r in items if start <= _created(r["created_at"]) <= end]
+    period_prs = [p for p in prs if start <= _created(p["created_at"]) <= end]
+    report = Report(
+        since,
+        until,
+        sla_hours,
+        requested_since=since,
+        requested_until=until,
+        members_synced_at=_created(members) if members else None,
+        data_as_of={r["job"]: _created(r["at"]) if r["at"] else None for r in runs},
+    )
+    if not known_repos:
+        report.empty_because = "the database has no issues or pull requests yet: load some with backfill.py"
+        return report
+    if repos and not set(repos) & known_repos:
+        report.empty_because = (
+            f"no stored items in {', '.join(repos)}; the database has "
+            f"{', '.join(sorted(known_repos)[:8])}{'…' if len(known_repos) > 8 else ''}"
+        )
+        return report
+    if not rows and not period_prs:
+        report.empty_because = (
+            f"no issues or pull requests by outside contributors were created from {since} to "
+            f"{until}{' in ' + ', '.join(repos) if repos else ''}"
+        )
+        return report
+    created = [_created(r["created_at"]) for r in [*rows, *period_prs]]
+    report.since, report.until = max(since, min(created).date()), min(until, max(created).date())
+    members_known = members is not None
+    if not members_known:
+        report.notes.append(
+            "The org's members were never synced, so maintainers cannot be told from outsiders: first-response "
+            "figures are left out. Run `python app.py every_30_min` (or backfill.py, which syncs them too)."
+        )
+    overall = _headline("all repos", rows, period_prs, sla_hours, members_known)
+    if overall.outsider_items and overall.timelines_read < overall.outsider_items:
+        unread = overall.outsider_items - overall.timelines_read
+        report.notes.append(
+            f"{unread} outsider items have no timeline read yet and are left out of first-response figures. "
+            f"nrt_events reads them with the budget it has left; `python backfill.py --since {report.since} "
+            f"--events` reads them now (a token is needed for more than a few)."
+        )
+    for repo in sorted({r["repo"] for r in rows} | {p["repo"] for p in period_prs}):
         report.headlines.append(
-            _headline(repo, [r for r in rows if r["repo"] == repo], [p for p in prs if p["repo"] == repo], sla_hours)
+            _headline(
+                repo,
+                [r for r in rows if r["repo"] == repo],
+                [p for p in period_prs if p["repo"] == repo],
+                sla_hours,
+                members_known,
+            )
         )
-    report.headlines.append(_headline("all repos", rows, prs, sla_hours))
-    weeks: dict[str, list[tuple[float, bool]]] = defaultdict(list)
-    for r in rows:
-        created = (
-            r["created_at"] if isinstance(r["created_at"], datetime) else datetime.fromisoformat(str(r["created_at"]))
+    report.headlines.append(overall)
+    if members_known:
+        _lists(report, items, follow_up, sla_hours)
+    report.trending = [
+        ItemLine(
+            t["repo"],
+            t["number"],
+            t["title"] or "",
+            t["html_url"] or "",
+            None,
+            0.0,
+            None,
+            f"{t['outside_comments']} outside comments, {t['reactions']} reactions this week",
         )
-        monday = (created - timedelta(days=created.weekday())).strftime("%Y-%m-%d")
-        answered = r["hours_to_first_response"] is not None
-        weeks[monday].append((r["hours_to_first_response"] if answered else r["hours_waiting"], answered))
-    report.weekly_median_hours = {
-        week: survival_quantile(kaplan_meier(obs), 0.5) for week, obs in sorted(weeks.items())
-    }
-    report.backlog_by_age = {label: 0 for _, label in AGE_BUCKETS}
-    for r in rows:
-        if r["hours_to_first_response"] is None and r["state"] == "open":
-            label = next(label for limit, label in AGE_BUCKETS if r["hours_waiting"] < limit)
-            report.backlog_by_age[label] += 1
-    months: dict[str, dict[str, int]] = defaultdict(lambda: {"merged": 0, "closed unmerged": 0, "open": 0})
-    for p in prs:
-        months[p["month"]]["merged"] += p["merged"] or 0
-        months[p["month"]]["closed unmerged"] += p["closed_unmerged"] or 0
-        months[p["month"]]["open"] += p["still_open"] or 0
-    report.pr_outcomes_by_month = dict(sorted(months.items()))
+        for t in trending[:LIST_LENGTH]
+    ]
+    open_prs = sorted((p for p in prs if p["state"] == "open"), key=lambda p: -(p["hours_open"] or 0))
+    report.open_external_prs = [_line(p, p["hours_open"] or 0.0, "open") for p in open_prs[:LIST_LENGTH]]
+    _charts(report, rows, period_prs, members_known)
     return report
 
 
-def _hours(value: float | None) -> str:
+def _lists(report: Report, items: list[dict], follow_up: list[dict], sla_hours: float) -> None:
+    """What waits on the team now: unanswered outsider items and threads whose last word is an outsider's."""
+    unanswered = [r for r in items if _waiting(r)]
+    lines = [_line(r, r["hours_waiting"], "no response yet") for r in unanswered]
+    answered_ids = {r["id"] for r in unanswered}
+    by_id = {r["id"]: r for r in items}
+    for row in follow_up:
+        if row["id"] not in answered_ids:
+            line = _line(
+                {**row, "author": by_id.get(row["id"], {}).get("author")},
+                row["hours_waiting"],
+                f"{row['last_commenter']} commented last",
+            )
+            lines.append(line)
+    lines.sort(key=lambda line: -line.hours)
+    report.waiting_on_us = lines[:LIST_LENGTH]
+    beyond = [
+        _line(r, r["hours_waiting"], f"over the {sla_hours:g} h SLA")
+        for r in unanswered
+        if r["hours_waiting"] > sla_hours
+    ]
+    report.beyond_sla = sorted(beyond, key=lambda line: -line.hours)[:LIST_LENGTH]
+
+
+def _charts(report: Report, rows: list[dict], prs: list[dict], members_known: bool) -> None:
+    if members_known:
+        weeks: dict[str, list[tuple[float, bool]]] = defaultdict(list)
+        for r in rows:
+            if not r["timeline_read"]:
+                continue
+            created = _created(r["created_at"])
+            monday = (created - timedelta(days=created.weekday())).strftime("%Y-%m-%d")
+            answered = r["hours_to_first_response"] is not None
+            weeks[monday].append((r["hours_to_first_response"] if answered else r["hours_waiting"], answered))
+        report.weekly_median_hours = {w: survival_quantile(kaplan_meier(obs), 0.5) for w, obs in sorted(weeks.items())}
+        report.backlog_by_age = {label: 0 for _, label in AGE_BUCKETS}
+        for r in rows:
+            if _waiting(r):
+                label = next(label for limit, label in AGE_BUCKETS if r["hours_waiting"] < limit)
+                report.backlog_by_age[label] += 1
+    months: dict[str, dict[str, int]] = defaultdict(lambda: {"merged": 0, "closed unmerged": 0, "open": 0})
+    for p in prs:
+        outcome = "merged" if p["merged"] else "open" if p["state"] == "open" else "closed unmerged"
+        months[_created(p["created_at"]).strftime("%Y-%m")][outcome] += 1
+    report.pr_outcomes_by_month = dict(sorted(months.items()))
+
+
+def hours_text(value: float | None) -> str:
     if value is None:
         return "not reached"
     return f"{value:.1f} h" if value < 48 else f"{value / 24:.1f} d"
 
 
-def _share(value: float | None) -> str:
+def share_text(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:.0f}%"
 
 
-COLUMNS = (
-    "scope",
-    "outsider items",
-    "answered",
-    "median first response",
-    "p90 first response",
-    "answered within SLA",
-    "waiting beyond SLA",
-    "external PR merge rate",
-)
+def count_text(value: int | None) -> str:
+    return "n/a" if value is None else str(value)
+
+
+COLUMNS = ("repo", "items", "read", "answered", "median 1st resp", "p90", "in SLA", ">SLA", "PR merge")
+REPO_WIDTH = 22
 
 
 def headline_cells(h: Headline) -> list[str]:
+    scope = h.scope if len(h.scope) <= REPO_WIDTH else h.scope[: REPO_WIDTH - 1] + "…"
     return [
-        h.scope,
+        scope,
         str(h.outsider_items),
-        str(h.answered),
-        _hours(h.median_hours),
-        _hours(h.p90_hours),
-        _share(h.answered_within_sla),
-        str(h.waiting_beyond_sla),
-        _share(h.external_pr_merge_rate),
+        share_text(h.coverage),
+        count_text(h.answered),
+        hours_text(h.median_hours) if h.answered is not None else "n/a",
+        hours_text(h.p90_hours) if h.answered is not None else "n/a",
+        share_text(h.answered_within_sla),
+        count_text(h.waiting_beyond_sla),
+        share_text(h.external_pr_merge_rate),
     ]
 
 
+def header_lines(report: Report) -> list[str]:
+    """The lines every format starts with: period, coverage, members, data as of, notes."""
+    lines = [
+        f"Outside contributors, items created {report.since} to {report.until}, SLA {report.sla_hours:g} h",
+        f"Coverage: {report.coverage_line()}",
+    ]
+    synced = report.members_synced_at
+    lines.append(f"Members: last synced {synced:%Y-%m-%d %H:%M} UTC" if synced else "Members: never synced")
+    if report.data_as_of:
+        lines.append(
+            "Data as of: "
+            + ", ".join(f"{job} {at:%Y-%m-%d %H:%M}" for job, at in sorted(report.data_as_of.items()) if at)
+            + " UTC"
+        )
+    return lines + report.notes
+
+
+def _wrap(text_: str, width: int = 100) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text_, width) or [""]
+
+
 def as_table(report: Report) -> str:
+    """For a terminal: every line fits 100 columns."""
+    if report.empty_because:
+        return f"Nothing to report: {report.empty_because}."
+    out = [line for text_ in header_lines(report) for line in _wrap(text_)] + [""]
     rows = [list(COLUMNS)] + [headline_cells(h) for h in report.headlines]
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip() for row in rows]
-    lines.insert(1, "  ".join("-" * width for width in widths))
-    return (
-        f"Outside contributors, items created {report.since} to {report.until}, SLA {report.sla_hours:g} h\n"
-        + "\n".join(lines)
-    )
+    table = [
+        "  ".join(cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True)))
+        for row in rows
+    ]
+    table.insert(1, "  ".join("-" * w for w in widths))
+    out += table
+    flagged = [f"{h.scope}: {', '.join(h.flags)}" for h in report.headlines if h.flags]
+    if flagged:
+        out += ["", "Read with care (small sample or low coverage):"] + [f"  {line}" for line in flagged]
+    for title, lines in (
+        ("Waiting on us", report.waiting_on_us),
+        ("Beyond SLA", report.beyond_sla),
+        ("Trending this week", report.trending),
+        ("External PRs open longest", report.open_external_prs),
+    ):
+        if lines:
+            out += ["", f"{title} ({len(lines)}):"]
+            for line in lines:
+                age = f"{hours_text(line.hours):>8}  " if line.hours else ""
+                head = f"  {age}{line.repo}#{line.number}  "
+                out.append((head + line.title)[:100])
+                out.append(f"      {line.url}"[:100])
+    return "\n".join(line.rstrip() for line in out)
 
 
 def as_json(report: Report) -> str:
     data = asdict(report)
-    data["since"], data["until"] = str(report.since), str(report.until)
-    return json.dumps(data, indent=2)
-
-
-def bar_chart(title: str, labels: list[str], series: dict[str, list[float | None]], unit: str) -> str:
-    """A self-contained SVG bar chart (stacked when there are several series). A None value (a median
-    never reached) is drawn as a dashed outline, so it cannot be mistaken for zero."""
-    width, height, left, bottom, top = 760, 280, 50, 60, 50
-    colors = ["#2f6fb0", "#d08a2e", "#8a8f98", "#5a9e5a"]
-    totals = [sum(values[i] or 0 for values in series.values()) for i in range(len(labels))]
-    peak = max([*totals, 1e-09])
-    slot = (width - left - 10) / max(1, len(labels))
-    plot = height - bottom - top
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="{width}" height="{height}" '
-        f'role="img" aria-label="{html.escape(title)}">',
-        f'<text x="{left}" y="18" font-size="14" font-weight="bold">{html.escape(title)}</text>',
-        f'<line x1="{left}" y1="{height - bottom}" x2="{width - 10}" y2="{height - bottom}" stroke="#444"/>',
-        f'<text x="4" y="{top + 4}" font-size="10">{peak:.0f} {html.escape(unit)}</text>',
-    ]
-    for n, (color, name) in enumerate(zip(colors, series, strict=False)):
-        parts.append(
-            f'<rect x="{left + 150 * n}" y="28" width="10" height="10" fill="{color}"/>'
-            f'<text x="{left + 14 + 150 * n}" y="37" font-size="11">{html.escape(name)}</text>'
-        )
-    for i, label in enumerate(labels):
-        bar_width = max(1.0, min(slot - 4, 60.0))
-        x, base = left + i * slot + (slot - bar_width) / 2, height - bottom
-        for color, (name, values) in zip(colors, series.items(), strict=False):
-            value = values[i]
-            if value is None:
-                parts.append(
-                    f'<rect x="{x:.1f}" y="{top}" width="{bar_width:.1f}" height="{plot}" '
-                    f'fill="none" stroke="#999" stroke-dasharray="4 3"><title>{html.escape(label)} '
-                    f"{html.escape(name)}: not reached</title></rect>"
-                )
-                continue
-            bar = plot * value / peak
-            base -= bar
-            parts.append(
-                f'<rect x="{x:.1f}" y="{base:.1f}" width="{bar_width:.1f}" height="{bar:.1f}" '
-                f'fill="{color}"><title>{html.escape(label)} {html.escape(name)}: {value:.1f}</title></rect>'
-            )
-        if len(labels) <= 40 or i % max(1, len(labels) // 20) == 0:
-            middle = left + i * slot + slot / 2
-            parts.append(
-                f'<text x="{middle:.1f}" y="{height - bottom + 12}" font-size="9" '
-                f'transform="rotate(45 {middle:.1f} {height - bottom + 12})">{html.escape(label)}</text>'
-            )
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def as_html(report: Report) -> str:
-    header = "".join(f"<th>{html.escape(c)}</th>" for c in COLUMNS)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in headline_cells(h)) + "</tr>"
-        for h in report.headlines
-    )
-    weeks = list(report.weekly_median_hours)
-    months = list(report.pr_outcomes_by_month)
-    charts = [
-        bar_chart(
-            "Median time to first response, by week opened",
-            weeks,
-            {"median hours (dashed: fewer than half answered yet)": [report.weekly_median_hours[w] for w in weeks]},
-            "h",
-        ),
-        bar_chart(
-            "Unanswered open items by age",
-            list(report.backlog_by_age),
-            {"items": list(report.backlog_by_age.values())},
-            "items",
-        ),
-        bar_chart(
-            "External pull requests by month opened",
-            months,
-            {
-                outcome: [report.pr_outcomes_by_month[m][outcome] for m in months]
-                for outcome in ("merged", "closed unmerged", "open")
-            },
-            "PRs",
-        ),
-    ]
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>contributor-metrics report</title>
-<style>body{{font-family:system-ui,sans-serif;margin:2em;color:#222}}table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}td:first-child,th:first-child{{text-align:left}}
-.chart{{display:block;margin:1.5em 0}}</style></head><body>
-<h1>How outside contributors are treated</h1>
-<p>Issues and pull requests opened by people outside the org from {report.since} to {report.until}. Times to
-first response are Kaplan-Meier estimates: items nobody answered yet count as still waiting. SLA:
-{report.sla_hours:g} hours.</p>
-<table><thead><tr>{header}</tr></thead><tbody>{body}</tbody></table>
-{"".join(charts)}
-</body></html>
-"""
+    data["coverage"] = report.coverage_line()
+    return json.dumps(data, indent=2, default=str)
 
 
 def as_csv(report: Report) -> str:
+    """The headline table, numbers rounded: hours to a tenth, shares as whole percents."""
     import csv
     import io
 
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow([f.name for f in Headline.__dataclass_fields__.values()])
+    writer.writerow(
+        [
+            "scope",
+            "outsider_items",
+            "timelines_read",
+            "answered",
+            "median_hours",
+            "p90_hours",
+            "answered_within_sla_pct",
+            "waiting_beyond_sla",
+            "external_prs",
+            "external_prs_merged",
+            "external_prs_closed_unmerged",
+            "external_pr_merge_rate_pct",
+            "flags",
+        ]
+    )
     for h in report.headlines:
-        writer.writerow(list(asdict(h).values()))
+        writer.writerow(
+            [
+                h.scope,
+                h.outsider_items,
+                h.timelines_read,
+                h.answered,
+                _round(h.median_hours, 1),
+                _round(h.p90_hours, 1),
+                _round(h.answered_within_sla, 0, 100),
+                h.waiting_beyond_sla,
+                h.external_prs,
+                h.external_prs_merged,
+                h.external_prs_closed_unmerged,
+                _round(h.external_pr_merge_rate, 0, 100),
+                "; ".join(h.flags),
+            ]
+        )
     return buffer.getvalue()
+
+
+def _round(value: float | None, digits: int, scale: float = 1.0):
+    if value is None:
+        return ""
+    rounded = round(value * scale, digits)
+    return int(rounded) if digits == 0 else rounded

@@ -7,12 +7,12 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
 from .context import Deadline, JobContext
-from .entities import EVENT_POLLS, EVENTS, rows_of, store
+from .entities import EVENT_POLLS, EVENTS, TIMELINE_READS, rows_of, store
 from .github import PAGE_SIZE, ForeignURL, GitHubAPIError, TimelineAPI, TimelinePage
-from .models import EventPoll
+from .models import EventPoll, Issue, PullRequest, TimelineRead
 from .store import committed
 
 log = logging.getLogger(__name__)
@@ -57,8 +57,9 @@ def fetch_timeline(timeline: TimelineAPI, item: dict, known: dict[int, EventPoll
     return fetch
 
 
-def store_timeline(ctx: JobContext, fetch: TimelineFetch) -> None:
-    """The changed pages' tracked events and their ETags, in one transaction (an ETag never outlives its events)."""
+def store_timeline(ctx: JobContext, fetch: TimelineFetch, already_read: bool) -> None:
+    """The changed pages' tracked events and their ETags, in one transaction (an ETag never outlives its events),
+    and, once the timeline was read whole (or found gone or refused), that it was."""
     item, tracked = fetch.item, ctx.settings.tracked_events
     events, polls = [], []
     for page in fetch.pages:
@@ -70,11 +71,14 @@ def store_timeline(ctx: JobContext, fetch: TimelineFetch) -> None:
         polls.append(
             EVENT_POLLS.to_row({"page_no": page.page_no, "etag": page.etag, "page_size": len(page.events)}, item)
         )
-    if not polls:
+    outcome = "gone" if fetch.gone else "refused" if fetch.refused else "read" if fetch.complete else None
+    reads = [TIMELINE_READS.to_row({"outcome": outcome, "read_at": ctx.started}, item)] if outcome else []
+    if not polls and (already_read or not reads):
         return
     with committed(ctx.session):
         store(ctx, EVENTS, events)
         store(ctx, EVENT_POLLS, polls)
+        store(ctx, TIMELINE_READS, reads)
 
 
 def _known_polls(ctx: JobContext, ids: list[int]) -> dict[int, dict[int, EventPoll]]:
@@ -85,12 +89,22 @@ def _known_polls(ctx: JobContext, ids: list[int]) -> dict[int, dict[int, EventPo
     return known
 
 
+def _already_read(ctx: JobContext, ids: list[int]) -> set[int]:
+    found: set[int] = set()
+    for start in range(0, len(ids), 1000):
+        found |= set(
+            ctx.session.scalars(select(TimelineRead.item_id).where(TimelineRead.item_id.in_(ids[start : start + 1000])))
+        )
+    return found
+
+
 def sync_timelines(ctx: JobContext, items: list[dict]) -> None:
     """Fetch timelines on a small pool, store them as they arrive, stop cleanly at the deadline.
 
     Items changed since their last poll go first, so a run cut short still makes progress where it matters.
     """
     known = _known_polls(ctx, [item["id"] for item in items])
+    already_read = _already_read(ctx, [item["id"] for item in items])
 
     def stale(item: dict) -> bool:
         first_page = known.get(item["id"], {}).get(1)
@@ -112,8 +126,44 @@ def sync_timelines(ctx: JobContext, items: list[dict]) -> None:
                     ctx.report.warn(f"timeline of {fetch.item['url']}: {fetch.refused}")
                 elif not fetch.complete:
                     ctx.report.stopped_early = True
-                store_timeline(ctx, fetch)
+                store_timeline(ctx, fetch, fetch.item["id"] in already_read)
         except BaseException:
             for future in futures:
                 future.cancel()
             raise
+
+
+# Never-read timelines may use the core budget down to this share of the hourly limit; the rest is kept for the
+# jobs' own work (and for whatever else shares the token).
+COVERAGE_RESERVE_SHARE = 0.2
+COVERAGE_BATCH = 100
+
+
+def unread_items(ctx: JobContext, limit: int) -> list[dict]:
+    """Stored items of the tracked repos whose timeline was never read, newest first."""
+    found = []
+    for model in (Issue, PullRequest):
+        never_read = ~exists().where(TimelineRead.item_id == model.id)
+        statement = (
+            select(model.id, model.url, model.timeline_url, model.updated_at, model.created_at, model.org, model.repo)
+            .where(never_read, model.org == ctx.settings.org, model.repo.in_(ctx.repos))
+            .order_by(model.created_at.desc())
+            .limit(limit)
+        )
+        found += [dict(row._mapping) for row in ctx.session.execute(statement)]
+    found.sort(key=lambda item: item["created_at"] or datetime.min, reverse=True)
+    return found[:limit]
+
+
+def read_unread(ctx: JobContext) -> None:
+    """With the core budget and the time left, read the timelines of stored items never read yet, newest first,
+    so a database filled without `--events` reaches full coverage by itself."""
+    while not ctx.deadline.passed:
+        spare = ctx.api.spare("core", COVERAGE_RESERVE_SHARE)
+        batch = unread_items(ctx, COVERAGE_BATCH if spare is None else min(COVERAGE_BATCH, spare))
+        if not batch:
+            return
+        ctx.report.coverage_reads += len(batch)
+        sync_timelines(ctx, batch)
+        if not _already_read(ctx, [item["id"] for item in batch]):
+            return

@@ -12,7 +12,7 @@ from sqlalchemy.orm import aliased
 from .context import JobContext
 from .entities import TRANSFERS, org_and_repo, parse_timestamp, store
 from .github import IssueLocation, TransferAPI
-from .models import Event, EventPoll, Issue, TransferCheck
+from .models import Event, EventPoll, Issue, TimelineRead, TransferCheck
 from .store import committed
 
 log = logging.getLogger(__name__)
@@ -29,6 +29,7 @@ def _as_dict(obj) -> dict:
 def _delete_item(ctx: JobContext, model, item_id: int) -> None:
     ctx.session.execute(delete(Event).where(Event.issue_id == item_id))
     ctx.session.execute(delete(EventPoll).where(EventPoll.id == item_id))
+    ctx.session.execute(delete(TimelineRead).where(TimelineRead.item_id == item_id))
     ctx.session.execute(delete(model).where(model.id == item_id))
 
 

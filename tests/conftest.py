@@ -33,6 +33,9 @@ APP_VARIABLES = (
     "TIMELINE_WORKERS",
     "LOCAL_TIME_BUDGET_SECONDS",
     "AWS_PROFILE",
+    "DIGEST_TO_EMAIL",
+    "SLACK_WEBHOOK_URL",
+    "SLA_HOURS",
 )
 
 
@@ -191,3 +194,13 @@ def ses():
 def alerts_on(monkeypatch):
     monkeypatch.setenv("SEND_FROM_EMAIL", ALERT_SENDER)
     monkeypatch.setenv("SEND_TO_EMAIL", ALERT_RECIPIENT)
+
+
+@pytest.fixture
+def history(db_url):
+    """A hand-built history on a new database of each kind (see tests/history.py)."""
+    from tests.history import History
+
+    built = History(db_url)
+    yield built
+    built.session.close()

@@ -161,6 +161,7 @@ class FakeGitHub:
     log: list[str] = field(default_factory=list)
     search_remaining: int | None = None
     core_exhausted_until: float | None = None
+    core_remaining: int | None = None  # core requests left this hour (resetting in an hour), as GitHub's headers say
     failure_message: str = ""
     incomplete_searches: int = 0  # the next N searches answer incomplete_results: true (-1: all of them)
     on_request: object = None
@@ -215,6 +216,8 @@ class FakeGitHub:
             self.requests["search"] += 1
             return self._search(query)
         self.requests["core"] += 1
+        if self.core_remaining is not None:
+            self.core_remaining = max(0, self.core_remaining - 1)
         if path == f"/orgs/{self.org}/members":
             return self._list(path, query, self.members)
         if path == f"/orgs/{self.org}/repos":
@@ -233,6 +236,8 @@ class FakeGitHub:
         reset = "1700000000"
         if resource == "core" and self.core_exhausted_until is not None:
             remaining, reset = 0, str(int(self.core_exhausted_until))
+        elif resource == "core" and self.core_remaining is not None:
+            remaining, reset = self.core_remaining, str(int(datetime.now(UTC).timestamp()) + 3600)
         return {
             "x-ratelimit-limit": "5000",
             "x-ratelimit-remaining": str(remaining),

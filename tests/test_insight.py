@@ -4,72 +4,17 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import text
 
 import report as report_command
-from chalicelib.entities import event_row, issue_row, member_row, pull_request_row, transfer_row
-from chalicelib.models import Event, Issue, Member, PullRequest, Transfer, create_all, create_db_session
+from chalicelib.entities import issue_row, transfer_row
+from chalicelib.models import (
+    Transfer,
+    create_all,
+)
 from chalicelib.report import answered_by, kaplan_meier, survival_quantile
 from chalicelib.store import upsert
-from tests.fake_github import commented, item, labeled, user
-
-API = "https://api.github.com"
-OLIVIA, OSCAR = user("olivia", 701), user("oscar", 702)
-MARIA, LEO = user("maria", 601), user("leo", 602)
-BOT = user("github-actions[bot]", 41898282, kind="Bot")
-BASE = (datetime.now(UTC) - timedelta(days=10)).replace(microsecond=0, minute=0)
-
-
-def at(hours: float) -> str:
-    return (BASE + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def comment(event_id, author, hours, association="NONE", **reactions):
-    payload = commented(event_id, author, at(hours), **reactions)
-    payload["author_association"] = association
-    return payload
-
-
-class History:
-    """Writes items, events and members straight into the tables, as the sync would have."""
-
-    def __init__(self, db_url):
-        create_all(db_url)
-        self.session = create_db_session(db_url)
-
-    def issue(self, number, author, *, association="NONE", repo="widgets", hours=0.0, events=(), **fields):
-        payload = item(API, "acme", repo, number, item_id=number, author=author, created=at(hours), **fields)
-        payload["author_association"] = association
-        upsert(self.session, Issue, [issue_row(payload)])
-        self.events(payload, events)
-        return payload
-
-    def pull_request(self, number, author, *, repo="widgets", **fields):
-        payload = item(API, "acme", repo, number, item_id=number, author=author, created=at(0), pr=True, **fields)
-        upsert(self.session, PullRequest, [pull_request_row(payload)])
-        return payload
-
-    def events(self, payload, events):
-        parent = {"id": payload["id"], "org": "acme", "repo": payload["repository_url"].rsplit("/", 1)[1]}
-        upsert(self.session, Event, [event_row(e, parent) for e in events])
-
-    def member(self, person, left_at_hours=None):
-        row = member_row(person)
-        upsert(self.session, Member, [row])
-        if left_at_hours is not None:
-            stored = self.session.get(Member, person["id"])
-            stored.inactive, stored.inactive_dt = True, datetime.fromisoformat(at(left_at_hours)[:-1])
-
-    def rows(self, view, order="id"):
-        self.session.commit()
-        return [dict(r._mapping) for r in self.session.execute(text(f"SELECT * FROM {view} ORDER BY {order}"))]
-
-
-@pytest.fixture
-def history(db_url):
-    built = History(db_url)
-    yield built
-    built.session.close()
+from tests.fake_github import commented, item, labeled
+from tests.history import API, BASE, BOT, LEO, MARIA, OLIVIA, OSCAR, at, comment
 
 
 def by_id(rows):
@@ -187,6 +132,7 @@ def test_report_headlines_per_repo_and_overall(history, db_url, monkeypatch, cap
 def test_html_report_is_one_file_with_its_charts(history, db_url, monkeypatch, tmp_path):
     history.member(MARIA)
     history.issue(1, OLIVIA, events=[comment(11, MARIA, 3, "MEMBER")])
+    history.issue(3, OSCAR)
     history.pull_request(2, OSCAR, closed=at(5), merged=at(5))
     history.session.commit()
     point_db(monkeypatch, db_url)
@@ -194,27 +140,30 @@ def test_html_report_is_one_file_with_its_charts(history, db_url, monkeypatch, t
     since = (BASE - timedelta(days=1)).date().isoformat()
     assert report_command.main(["--since", since, "--format", "html", "--output", str(output)]) == 0
     page = output.read_text()
-    assert page.count('<svg xmlns="http://www.w3.org/2000/svg" class="chart"') == 3
+    assert page.count('<figure class="chart"') == 3
     for title in (
         "Median time to first response, by week opened",
         "Unanswered open items by age",
         "External pull requests by month opened",
     ):
         assert title in page
-    assert "<script" not in page and "http://" not in page.replace("http://www.w3.org/2000/svg", "")
+    assert "<script" not in page and "<link" not in page and "src=" not in page
+    assert "Waiting on us (1)" in page and "href='https://github.com/acme/widgets/issues/3'" in page
 
 
 def test_empty_database_gives_a_clear_message(db_url, monkeypatch, capsys):
     create_all(db_url)
     point_db(monkeypatch, db_url)
-    assert report_command.main([]) == 0
-    out = capsys.readouterr().out
-    assert "nothing to report" in out and "backfill.py" in out
+    assert report_command.main(["--format", "table"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "Nothing to report" in captured.err and "backfill.py" in captured.err
 
 
 def test_a_median_never_reached_is_drawn_as_an_outline_not_as_zero():
-    from chalicelib.report import bar_chart
+    from chalicelib.dashboard import weekly_median_chart
+    from chalicelib.report import Report
 
-    chart = bar_chart("Median", ["2026-11-02", "2026-11-09"], {"median hours": [12.0, None]}, "h")
-    assert "stroke-dasharray" in chart and "2026-11-09 median hours: not reached" in chart
-    assert "2026-11-02 median hours: 12.0" in chart
+    report = Report(BASE.date(), BASE.date(), 72, weekly_median_hours={"2026-11-02": 12.0, "2026-11-09": None})
+    chart = weekly_median_chart(report)
+    assert "weekly-median-unreached-1" in chart and "not" in chart and "reached" in chart
+    assert "weekly-median-mark-0" in chart and "12.0 h" in chart

@@ -1,0 +1,92 @@
+"""Every stored item gets its timeline read, by nrt_events alone, within the budget it has left."""
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from chalicelib.items import CHANGES_WATERMARK
+from chalicelib.models import Event, JobRun, SyncState, TimelineRead, create_db_session
+from tests.fake_github import commented, user
+from tests.helpers import ago, count, fetch, rows
+
+ALICE, MARIA = user("alice", 501), user("maria", 601)
+
+
+def backfilled(github, invoke, numbers):
+    """Items stored by every_30_min (no timelines), each with one comment on GitHub."""
+    for number in numbers:
+        github.new_item("widgets", number, item_id=number, author=ALICE, created=ago(days=3, hours=number))
+        github.timelines[number] = [commented(1000 + number, MARIA, ago(days=2))]
+    invoke("every_30_min")
+    for number in numbers:
+        github.items[number]["updated_at"] = ago(days=3)
+
+
+def test_never_read_timelines_are_read_by_nrt_events_alone(github, invoke, app_env):
+    backfilled(github, invoke, range(1, 6))
+    invoke("nrt_events")
+    assert count(app_env, TimelineRead, TimelineRead.outcome == "read") == 5
+    assert count(app_env, Event) == 5
+    assert rows(app_env, JobRun)[-1].counts["never_read_timelines_asked"] == 5
+
+
+def test_never_read_timelines_use_only_the_spare_budget_newest_first(github, invoke, app_env):
+    backfilled(github, invoke, range(1, 6))
+    github.core_remaining = 1003  # the repo listing leaves 1002: two above the 1,000 (20% of 5,000) kept back
+    invoke("nrt_events")
+    assert {row.item_id for row in rows(app_env, TimelineRead)} == {1, 2}, "the two newest"
+
+
+def test_after_a_three_day_outage_the_next_run_covers_the_three_days(github, invoke, app_env):
+    issue = github.new_item("widgets", 1, item_id=11, author=ALICE, created=ago(days=4))
+    github.timelines[11] = [commented(901, ALICE, ago(days=4))]
+    invoke("nrt_events")
+    session = create_db_session(app_env)
+    session.get(SyncState, CHANGES_WATERMARK).value = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=3)
+    session.commit()
+    session.close()
+    github.timelines[11].append(commented(902, MARIA, ago(days=2, hours=12)))
+    issue["updated_at"] = ago(days=2, hours=12)
+    invoke("nrt_events")
+    assert fetch(app_env, Event, (902, 11)) is not None
+
+
+def test_a_timeline_that_is_gone_is_not_asked_again_every_run(github, invoke, app_env):
+    backfilled(github, invoke, [1])
+    github.fail_next("/issues/1/timeline", 410)
+    invoke("nrt_events")
+    asked = sum("/issues/1/timeline" in line for line in github.log)
+    invoke("nrt_events")
+    assert sum("/issues/1/timeline" in line for line in github.log) == asked
+    assert fetch(app_env, TimelineRead, 1).outcome == "gone"
+
+
+def test_after_a_plain_backfill_nrt_events_alone_makes_the_report_true(github, invoke, app_env, slept, capsys):
+    import backfill
+    import report
+
+    github.members = [MARIA]
+    response_hours = [7, 1, 30, 2, 12, 5, 48, 3, 20, 9, 4, 60]
+    for number, hours in enumerate(response_hours, start=1):
+        created = datetime.now(UTC) - timedelta(days=3 + number)
+        github.new_item("widgets", number, item_id=number, author=ALICE, created=f"{created:%Y-%m-%dT%H:%M:%SZ}")
+        answer = created + timedelta(hours=hours)
+        github.timelines[number] = [commented(2000 + number, MARIA, f"{answer:%Y-%m-%dT%H:%M:%SZ}")]
+    assert backfill.main(["--since", "30d", "--repos", "widgets"]) == 0
+    before = json.loads(run_report(report, capsys))
+    assert before["coverage"] == "timelines read for 0 of 12 outsider items; 12 not yet"
+    for _ in range(3):
+        invoke("nrt_events")
+    after = json.loads(run_report(report, capsys))
+    overall = after["headlines"][-1]
+    assert after["coverage"] == "timelines read for 12 of 12 outsider items"
+    # Every item answered: the Kaplan-Meier median is the 6th shortest of the 12 response times.
+    assert overall["median_hours"] == pytest.approx(sorted(response_hours)[5])
+    assert overall["answered"] == 12
+
+
+def run_report(report, capsys) -> str:
+    capsys.readouterr()
+    report.main(["--since", "30d"])
+    return capsys.readouterr().out
