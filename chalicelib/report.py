@@ -411,7 +411,7 @@ def as_table(report: Report) -> str:
                 age = f"{hours_text(line.hours):>8}  " if line.hours else ""
                 head = f"  {age}{line.repo}#{line.number}  "
                 out.append((head + line.title)[:100])
-                out.append(f"      {line.url}"[:100])
+                out.append(f"      {line.why}: {line.url}"[:100])
     return "\n".join(line.rstrip() for line in out)
 
 
