@@ -61,6 +61,11 @@ def load_coverage(session: Session, repo: str, kind: str) -> Coverage:
     return Coverage([(row.window_start, row.window_end) for row in rows], sum(row.items or 0 for row in rows))
 
 
+def created_range(plan: BackfillPlan) -> tuple[datetime, datetime]:
+    """The plan's period as the naive UTC bounds the tables compare `created_at` with."""
+    return parse_timestamp(plan.since), parse_timestamp(plan.until)
+
+
 @dataclass
 class WindowDone:
     """One window's items stored: their rows, and the search requests this window took."""

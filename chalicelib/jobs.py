@@ -47,13 +47,16 @@ def backfill(
     on_total: Callable[[int, int], None] | None = None,
 ) -> None:
     """The org's members (who counts as a maintainer), then every item created in the plan's period (and with
-    `plan.events` their timelines), window by window."""
+    `plan.events` their timelines), window by window; with `plan.events`, also the timelines of the period's items
+    stored earlier without them (windows checkpointed by a run without `--events`)."""
     members.sync_members(ctx)
     for done in history.windows(ctx, plan, on_total):
         if plan.events:
             timelines.sync_timelines(ctx, done.rows)
         history.checkpoint(ctx, done)
         progress(done)
+    if plan.events:
+        timelines.read_unread(ctx, created=history.created_range(plan), spare_only=False)
 
 
 JOBS: dict[str, Callable[[JobContext], None]] = {

@@ -243,10 +243,12 @@ def build_report(engine: Engine, since: date, until: date, repos: list[str] | No
     overall = _headline("all repos", rows, period_prs, sla_hours, members_known)
     if overall.outsider_items and overall.timelines_read < overall.outsider_items:
         unread = overall.outsider_items - overall.timelines_read
+        scopes = sorted({r["repo"] for r in rows})
+        only = f" --repos {','.join(scopes)}" if len(scopes) <= 5 else ""
         report.notes.append(
             f"{unread} outsider items have no timeline read yet and are left out of first-response figures. "
-            f"nrt_events reads them with the budget it has left; `python backfill.py --since {report.since} "
-            f"--events` reads them now (a token is needed for more than a few)."
+            f"nrt_events reads them with the budget it has left; to read them now (a token is needed for more "
+            f"than a few):\n  GH_TOKEN=$(gh auth token) python backfill.py --since {report.since}{only} --events"
         )
     for repo in sorted({r["repo"] for r in rows} | {p["repo"] for p in period_prs}):
         report.headlines.append(
@@ -387,7 +389,7 @@ def as_table(report: Report) -> str:
     """For a terminal: every line fits 100 columns."""
     if report.empty_because:
         return f"Nothing to report: {report.empty_because}."
-    out = [line for text_ in header_lines(report) for line in _wrap(text_)] + [""]
+    out = [line for text_ in header_lines(report) for part in text_.split("\n") for line in _wrap(part)] + [""]
     rows = [list(COLUMNS)] + [headline_cells(h) for h in report.headlines]
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
     table = [

@@ -139,8 +139,9 @@ COVERAGE_RESERVE_SHARE = 0.2
 COVERAGE_BATCH = 100
 
 
-def unread_items(ctx: JobContext, limit: int) -> list[dict]:
-    """Stored items of the tracked repos whose timeline was never read, newest first."""
+def unread_items(ctx: JobContext, limit: int, created: tuple[datetime, datetime] | None = None) -> list[dict]:
+    """Stored items of the tracked repos (created within `created`, if given) whose timeline was never read,
+    newest first."""
     found = []
     for model in (Issue, PullRequest):
         never_read = ~exists().where(TimelineRead.item_id == model.id)
@@ -150,17 +151,22 @@ def unread_items(ctx: JobContext, limit: int) -> list[dict]:
             .order_by(model.created_at.desc())
             .limit(limit)
         )
+        if created is not None:
+            statement = statement.where(model.created_at.between(*created))
         found += [dict(row._mapping) for row in ctx.session.execute(statement)]
     found.sort(key=lambda item: item["created_at"] or datetime.min, reverse=True)
     return found[:limit]
 
 
-def read_unread(ctx: JobContext) -> None:
-    """With the core budget and the time left, read the timelines of stored items never read yet, newest first,
-    so a database filled without `--events` reaches full coverage by itself."""
+def read_unread(ctx: JobContext, created: tuple[datetime, datetime] | None = None, spare_only: bool = True) -> None:
+    """Read the timelines of stored items never read yet, newest first, until none is left or the time is up.
+
+    `nrt_events` spends only the core budget above COVERAGE_RESERVE_SHARE of the limit (`spare_only`), so a
+    database filled without `--events` reaches full coverage by itself; `backfill.py --events` reads those of its
+    period whatever the budget (the client waits for the rate limit's reset)."""
     while not ctx.deadline.passed:
-        spare = ctx.api.spare("core", COVERAGE_RESERVE_SHARE)
-        batch = unread_items(ctx, COVERAGE_BATCH if spare is None else min(COVERAGE_BATCH, spare))
+        spare = ctx.api.spare("core", COVERAGE_RESERVE_SHARE) if spare_only else None
+        batch = unread_items(ctx, COVERAGE_BATCH if spare is None else min(COVERAGE_BATCH, spare), created)
         if not batch:
             return
         ctx.report.coverage_reads += len(batch)

@@ -174,3 +174,13 @@ def test_the_progress_bar_has_a_total_a_percentage_and_fits_80_columns(capsys):
     last = capsys.readouterr().err.replace("\r", "\n").strip().splitlines()[-1]
     assert "50%" in last and "100/200 items" in last and "1 windows" in last
     assert len(last) <= 80
+
+
+def test_events_after_a_plain_backfill_reads_the_timelines_it_skipped(github, app_env, slept):
+    github.new_item("widgets", 1, item_id=11, author=ALICE, created="2024-02-01T00:00:00Z")
+    github.timelines[11] = [commented(901, ALICE, "2024-02-02T00:00:00Z")]
+    assert backfill.main(period()) == 0
+    searches = github.requests["search"]
+    assert backfill.main(period("--events")) == 0
+    assert count(app_env, Event) == 1
+    assert github.requests["search"] == searches, "the checkpointed windows are not searched again"
