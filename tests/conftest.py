@@ -100,6 +100,15 @@ def session_for():
 
 
 @pytest.fixture
+def session(db_url, session_for):
+    """A session on a new database of each kind, its tables created."""
+    from chalicelib.models import create_all
+
+    create_all(db_url)
+    return session_for(db_url)
+
+
+@pytest.fixture
 def github():
     fake = FakeGitHub()
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:

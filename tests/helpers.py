@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from chalicelib.models import create_db_session
+from tests.fake_github import item, user
 
 
 def ago(**delta) -> str:
@@ -37,3 +38,58 @@ def rows(db_url: str, model, *where) -> list:
 
 def mails_sent(ses_client) -> int:
     return int(ses_client.get_send_quota()["SentLast24Hours"])
+
+
+API = "https://api.github.com"
+ALICE = user("alice", 501)
+
+
+def an_issue(**changes):
+    payload = item(
+        API,
+        "acme",
+        "widgets",
+        7,
+        item_id=7007,
+        author=ALICE,
+        created="2024-03-01T10:00:00Z",
+        updated="2024-03-02T10:00:00Z",
+        labels=["bug", "pending-response"],
+        body="It breaks",
+    )
+    payload.update(changes)
+    return payload
+
+
+def a_pull_request(merged_at=None, **changes):
+    payload = item(
+        API,
+        "acme",
+        "widgets",
+        8,
+        item_id=8008,
+        author=ALICE,
+        created="2024-03-01T10:00:00Z",
+        closed="2024-03-03T10:00:00Z",
+        pr=True,
+        merged=merged_at,
+    )
+    payload.update(changes)
+    return payload
+
+
+def closed_pull_requests(github, count: int, merged_every: int = 0) -> None:
+    """`count` PRs in widgets, opened 30 weeks ago and closed 20 weeks ago, an hour apart (every
+    `merged_every`-th one not merged, when given)."""
+    for n in range(1, count + 1):
+        merged = ago(weeks=20, hours=n) if merged_every and n % merged_every else None
+        github.new_item(
+            "widgets",
+            n,
+            item_id=n,
+            author=ALICE,
+            created=ago(weeks=30, hours=n),
+            closed=ago(weeks=20, hours=n),
+            pr=True,
+            merged=merged,
+        )

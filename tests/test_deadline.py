@@ -11,7 +11,7 @@ from chalicelib.items import WATERMARK
 from chalicelib.models import Event, JobRun, PullRequest, SyncState, create_db_session
 from chalicelib.runner import JobCouldNotStart, run_job
 from tests.fake_github import commented, user
-from tests.helpers import ago, count, fetch, mails_sent, rows
+from tests.helpers import ago, closed_pull_requests, count, fetch, mails_sent, rows
 
 ALICE = user("alice", 501)
 API = "https://api.github.test"
@@ -63,16 +63,7 @@ def test_a_retry_after_longer_than_the_time_left_is_not_slept(clock):
 
 
 def test_a_first_run_too_big_for_one_lambda_finishes_over_several_runs(github, app_env, slept):
-    for n in range(1, 1501):
-        github.new_item(
-            "widgets",
-            n,
-            item_id=n,
-            author=ALICE,
-            created=ago(weeks=30, hours=n),
-            closed=ago(weeks=20, hours=n),
-            pr=True,
-        )
+    closed_pull_requests(github, 1500)
     runs = 0
     while True:
         runs += 1

@@ -6,21 +6,15 @@ from pathlib import Path
 import pytest
 
 from chalicelib.entities import event_row, issue_row, pull_request_row
-from chalicelib.models import Event, Issue, PullRequest, create_all
+from chalicelib.models import Event, Issue, PullRequest
 from chalicelib.store import upsert
-from tests.fake_github import committed, cross_referenced, item, line_commented, user
-from tests.helpers import ago, count, rows
+from tests.fake_github import committed, cross_referenced, line_commented, user
+from tests.helpers import a_pull_request, ago, an_issue, count, rows
 
 API = "https://api.github.com"
 ALICE, MARIA = user("alice", 501), user("maria", 601)
 RECORDED = Path(__file__).resolve().parents[2] / "shared" / "github-payloads"
 PARENT = {"id": 11, "org": "acme", "repo": "widgets"}
-
-
-@pytest.fixture
-def session(db_url, session_for):
-    create_all(db_url)
-    return session_for(db_url)
 
 
 def test_every_commit_of_a_pull_request_is_kept_with_its_time(github, invoke, app_env, monkeypatch):
@@ -60,14 +54,14 @@ def test_a_cross_reference_keeps_one_key_when_its_source_issue_changes(github, i
 
 
 def test_a_pull_request_score_keeps_its_fraction(session):
-    upsert(session, PullRequest, [pull_request_row(dict(pr_payload(), score=0.73))])
+    upsert(session, PullRequest, [pull_request_row(a_pull_request(score=0.73))])
     session.commit()
     assert session.get(PullRequest, 8008).score == pytest.approx(0.73)
 
 
 def test_an_older_pull_request_shape_without_merged_at_does_not_unmerge(session):
-    upsert(session, PullRequest, [pull_request_row(pr_payload(merged="2024-03-03T10:00:00Z"))])
-    older = pr_payload(updated="2024-03-04T00:00:00Z")
+    upsert(session, PullRequest, [pull_request_row(a_pull_request("2024-03-03T10:00:00Z"))])
+    older = a_pull_request(updated_at="2024-03-04T00:00:00Z")
     del older["pull_request"]["merged_at"]
     upsert(session, PullRequest, [pull_request_row(older)])
     session.commit()
@@ -75,37 +69,10 @@ def test_an_older_pull_request_shape_without_merged_at_does_not_unmerge(session)
 
 
 def test_a_payload_without_updated_at_never_overwrites_one_that_has_it(session):
-    payload = item(
-        API,
-        "acme",
-        "widgets",
-        7,
-        item_id=7007,
-        author=ALICE,
-        created="2024-03-01T10:00:00Z",
-        updated="2024-03-02T10:00:00Z",
-        title="Current",
-    )
-    upsert(session, Issue, [issue_row(payload)])
-    upsert(session, Issue, [issue_row(dict(payload, title="From a partial payload", updated_at=None))])
+    upsert(session, Issue, [issue_row(an_issue(title="Current"))])
+    upsert(session, Issue, [issue_row(an_issue(title="From a partial payload", updated_at=None))])
     session.commit()
     assert session.get(Issue, 7007).title == "Current"
-
-
-def pr_payload(merged=None, updated=None) -> dict:
-    return item(
-        API,
-        "acme",
-        "widgets",
-        8,
-        item_id=8008,
-        author=ALICE,
-        created="2024-03-01T10:00:00Z",
-        updated=updated,
-        closed="2024-03-03T10:00:00Z",
-        pr=True,
-        merged=merged,
-    )
 
 
 @pytest.mark.skipif(not RECORDED.is_dir(), reason="the recorded payloads in ../shared are not beside this checkout")

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from chalicelib.models import Event, EventPoll, Issue, JobRun, Member, PullRequest, Transfer, create_db_session
 from chalicelib.runner import JobFailed
 from tests.fake_github import user
-from tests.helpers import ago, count, fetch
+from tests.helpers import ago, closed_pull_requests, count, fetch
 
 ALICE, BOB, CAROL = user("alice", 501), user("bob", 502), user("carol", 503)
 
@@ -135,17 +135,7 @@ def test_look_alike_issues_that_were_not_transferred_are_asked_about_once(github
 
 
 def test_first_run_sees_more_than_a_thousand_closed_pull_requests(github, invoke, app_env):
-    for n in range(1, 1201):
-        github.new_item(
-            "widgets",
-            n,
-            item_id=n,
-            author=ALICE,
-            created=ago(weeks=30, hours=n),
-            closed=ago(weeks=20, hours=n),
-            pr=True,
-            merged=ago(weeks=20, hours=n) if n % 3 else None,
-        )
+    closed_pull_requests(github, 1200, merged_every=3)
     invoke("every_30_min")
     assert count(app_env, PullRequest) == 1200
     assert count(app_env, PullRequest, PullRequest.merged.is_(True)) == 800

@@ -13,50 +13,11 @@ from sqlalchemy import create_engine, inspect, select, text
 from chalicelib.entities import event_row, issue_row, member_row, pull_request_row, transfer_row
 from chalicelib.models import Event, Issue, Member, PullRequest, Transfer, create_all, upgrade_database
 from chalicelib.store import upsert
-from tests.fake_github import item, reactions, user
+from tests.fake_github import reactions, user
+from tests.helpers import a_pull_request, an_issue
 
 API = "https://api.github.com"
 ALICE = user("alice", 501)
-
-
-def an_issue(**changes):
-    payload = item(
-        API,
-        "acme",
-        "widgets",
-        7,
-        item_id=7007,
-        author=ALICE,
-        created="2024-03-01T10:00:00Z",
-        updated="2024-03-02T10:00:00Z",
-        labels=["bug", "pending-response"],
-        body="It breaks",
-    )
-    payload.update(changes)
-    return payload
-
-
-def a_pull_request(merged_at=None, **changes):
-    payload = item(
-        API,
-        "acme",
-        "widgets",
-        8,
-        item_id=8008,
-        author=ALICE,
-        created="2024-03-01T10:00:00Z",
-        closed="2024-03-03T10:00:00Z",
-        pr=True,
-        merged=merged_at,
-    )
-    payload.update(changes)
-    return payload
-
-
-@pytest.fixture
-def session(db_url, session_for):
-    create_all(db_url)
-    return session_for(db_url)
 
 
 def test_issue_round_trip_keeps_every_field(session):
