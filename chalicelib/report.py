@@ -125,12 +125,16 @@ class Report:
         return self.headlines[-1] if self.headlines else None
 
     def coverage_line(self) -> str:
-        overall = self.overall
-        if overall is None or not overall.outsider_items:
-            return "no items by outside contributors in this period"
-        missing = overall.outsider_items - overall.timelines_read
-        line = f"timelines read for {overall.timelines_read} of {overall.outsider_items} outsider items"
-        return line + (f"; {missing} not yet" if missing else "")
+        return coverage_text(self.overall)
+
+
+def coverage_text(headline: Headline | None) -> str:
+    """ "timelines read for 812 of 844 outsider items; 32 not yet": the line every format shows."""
+    if headline is None or not headline.outsider_items:
+        return "no items by outside contributors in this period"
+    missing = headline.outsider_items - headline.timelines_read
+    line = f"timelines read for {headline.timelines_read} of {headline.outsider_items} outsider items"
+    return line + (f"; {missing} not yet" if missing else "")
 
 
 def _created(value) -> datetime:
@@ -444,6 +448,7 @@ def as_csv(report: Report) -> str:
             "external_prs_merged",
             "external_prs_closed_unmerged",
             "external_pr_merge_rate_pct",
+            "coverage",
             "flags",
         ]
     )
@@ -462,6 +467,7 @@ def as_csv(report: Report) -> str:
                 h.external_prs_merged,
                 h.external_prs_closed_unmerged,
                 _round(h.external_pr_merge_rate, 0, 100),
+                coverage_text(h),
                 "; ".join(h.flags),
             ]
         )
