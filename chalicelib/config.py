@@ -104,6 +104,14 @@ def _env_date(env: Mapping[str, str], name: str, default: str) -> datetime:
         raise ConfigError(f"{name} must be a date like 2019-01-01, got {raw!r}") from None
 
 
+def _env_choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    """One of `choices` (the first is the default)."""
+    raw = env.get(name, "").strip().lower() or choices[0]
+    if raw not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return raw
+
+
 def _env_list(env: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
     raw = env.get(name, "").strip()
     if not raw:
@@ -133,6 +141,8 @@ class Settings:
     send_to_emails: tuple[str, ...] = ()
     digest_to_emails: tuple[str, ...] = ()
     sla_hours: float = 72.0
+    events_source: str = "listings"
+    reviews_via: str = "graphql"
 
     @property
     def all_repos(self) -> bool:
@@ -158,6 +168,8 @@ class Settings:
             send_to_emails=_env_list(env, "SEND_TO_EMAIL", ()),
             digest_to_emails=_env_list(env, "DIGEST_TO_EMAIL", ()),
             sla_hours=float(_env_int(env, "SLA_HOURS", 72)),
+            events_source=_env_choice(env, "EVENTS_SOURCE", ("listings", "timelines")),
+            reviews_via=_env_choice(env, "REVIEWS_VIA", ("graphql", "rest")),
         )
 
 

@@ -48,7 +48,7 @@ class GitHubAPIError(RuntimeError):
         self.url = url
         self.message = message
         where = f"GitHub answered {status}" if status else "GitHub could not be reached"
-        super().__init__(f"{where} for GET {url}: {message}")
+        super().__init__(f"{where} for {url}: {message}")
 
 
 class ForeignURL(GitHubAPIError):
@@ -69,6 +69,8 @@ class RequestStats:
 
     search: int = 0
     core: int = 0
+    graphql: int = 0
+    graphql_points: int = 0
     not_modified: int = 0
     retries: int = 0
     rate_limit_waits: int = 0
@@ -84,6 +86,8 @@ class RequestStats:
         return {
             "search": self.search,
             "core": self.core,
+            "graphql": self.graphql,
+            "graphql_points": self.graphql_points,
             "not_modified": self.not_modified,
             "retries": self.retries,
             "rate_limit_waits": self.rate_limit_waits,
@@ -160,6 +164,12 @@ def origin(url: str) -> tuple[str, str, int | None]:
     return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port or default
 
 
+def _before(stamp: str | None, moment: datetime) -> bool:
+    if not stamp:
+        return False
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")) < moment
+
+
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -229,7 +239,10 @@ class GitHubAPI:
 
     @staticmethod
     def bucket_for(url: str) -> str:
-        return "search" if urlsplit(url).path.rstrip("/").split("/")[-2:-1] == ["search"] else "core"
+        path = urlsplit(url).path.rstrip("/")
+        if path.endswith("/graphql"):
+            return "graphql"
+        return "search" if path.split("/")[-2:-1] == ["search"] else "core"
 
     def get(
         self,
@@ -243,6 +256,41 @@ class GitHubAPI:
         """GET with every rule of the client; statuses in `ok_statuses` are returned instead of raised.
 
         Redirects are followed here, not by `requests`, and only within the API's origin."""
+        return self.request(
+            "GET", path_or_url, params=params, etag=etag, allow_redirects=allow_redirects, ok_statuses=ok_statuses
+        )
+
+    def graphql_url(self) -> str:
+        """GitHub's GraphQL endpoint beside the REST one: /graphql, or /api/graphql on GitHub Enterprise Server."""
+        base = self.base_url
+        return base[: -len("/v3")] + "/graphql" if base.endswith("/api/v3") else base + "/graphql"
+
+    def graphql(self, query: str, variables: dict) -> dict:
+        """One GraphQL query through the same rules (auth, origin, retries, limits, deadline); its `data`.
+
+        GraphQL answers 200 with `errors` when a query fails: that is a GitHubAPIError too."""
+        response = self.request("POST", self.graphql_url(), json_body={"query": query, "variables": variables})
+        body = response.data or {}
+        if body.get("errors"):
+            messages = "; ".join(str(error.get("message", error)) for error in body["errors"][:3])
+            raise GitHubAPIError(200, _shown_url(response.url), f"GraphQL: {messages}")
+        cost = (body.get("data") or {}).get("rateLimit", {}).get("cost")
+        if cost:
+            self.stats.add(graphql_points=cost)
+        return body.get("data") or {}
+
+    def request(
+        self,
+        method: str,
+        path_or_url: str,
+        *,
+        params: dict | None = None,
+        json_body: dict | None = None,
+        etag: str | None = None,
+        allow_redirects: bool = True,
+        ok_statuses: frozenset[int] = frozenset(),
+    ) -> Response:
+        """Any request with every rule of the client (see `get`)."""
         url = self.url(path_or_url)
         bucket = self.bucket_for(url)
         headers = {"If-None-Match": etag} if etag else None
@@ -250,8 +298,15 @@ class GitHubAPI:
         while True:
             self._wait_for_bucket(bucket)
             try:
-                raw = self.session.get(
-                    url, params=params, headers=headers, timeout=self.timeout, allow_redirects=False, stream=True
+                raw = self.session.request(
+                    method,
+                    url,
+                    params=params,
+                    json=json_body,
+                    headers=headers,
+                    timeout=self.timeout,
+                    allow_redirects=False,
+                    stream=True,
                 )
                 body = _read_bounded(raw)
             except (requests.ConnectionError, requests.Timeout) as error:
@@ -414,6 +469,22 @@ class GitHubAPI:
     def list_repos(self, org: str) -> list[str]:
         """Names of the org's repositories that are not archived."""
         return [repo["name"] for repo in self.org_repos(org) if not repo.get("archived")]
+
+    def repo_issue_events(self, org: str, repo: str, since: datetime) -> Iterator[dict]:
+        """Every issue event of the repo (labels, assignments, closes, merges...; not comments, reviews,
+        cross-references or commits) from `since` on. GitHub lists them newest first and takes no `since`, so
+        paging stops after the first page that ends before it."""
+        first = self.get(f"/repos/{org}/{repo}/issues/events", params={"per_page": PAGE_SIZE})
+        for response in self.pages(first):
+            events = response.data or []
+            yield from events
+            if events and all(_before(event.get("created_at"), since) for event in events[-1:]):
+                return
+
+    def repo_comments(self, org: str, repo: str, since: datetime) -> Iterator[dict]:
+        """Every comment on the repo's issues and PRs created or edited since `since`, oldest change first."""
+        params = {"since": _iso(since), "sort": "updated", "direction": "asc"}
+        yield from self.paginate(f"/repos/{org}/{repo}/issues/comments", params)
 
     def list_members(self, org: str) -> list[dict]:
         """The org's members (all of them with a token that can read the org; only public ones without)."""
@@ -598,3 +669,121 @@ class TransferAPI:
             new_issue = self.api.get(urljoin(issue_url, location)).data
             return IssueLocation("moved", new_issue=new_issue, status=301)
         return IssueLocation("present", status=response.status)
+
+
+REVIEWS_QUERY = """
+query($ids: [ID!]!) {
+  rateLimit { cost remaining resetAt }
+  nodes(ids: $ids) {
+    ... on PullRequest {
+      id
+      url
+      reviews(first: 100) {
+        pageInfo { hasNextPage }
+        nodes {
+          id databaseId body state submittedAt url authorAssociation
+          commit { oid }
+          author {
+            __typename login avatarUrl url
+            ... on User { id databaseId isSiteAdmin }
+            ... on Bot { id databaseId }
+          }
+        }
+      }
+    }
+  }
+}
+"""
+# Pull requests per GraphQL query: 50 PRs with up to 100 reviews each costs GitHub about one point.
+REVIEW_BATCH = 50
+
+
+class ReviewsAPI:
+    """Reviews of pull requests, each shaped as the timeline's `reviewed` event, so the `events` table cannot tell
+    where a row came from.
+
+    REST has no bulk listing of reviews (one request per PR); GraphQL reads fifty PRs' reviews in one query, on
+    its own budget. `via="rest"` keeps the REST path (GitHub Enterprise Server versions or tokens without
+    GraphQL); a PR with more than 100 reviews is read by REST either way."""
+
+    def __init__(self, api: GitHubAPI, via: str = "graphql"):
+        self.api = api
+        self.via = via
+
+    def of(self, pulls: list[dict]) -> dict[int, list[dict]]:
+        """Reviews by PR id, for rows with `id`, `node_id`, `org`, `repo` and `number`."""
+        if self.via == "rest":
+            return {pull["id"]: self.rest(pull) for pull in pulls}
+        found: dict[int, list[dict]] = {}
+        for start in range(0, len(pulls), REVIEW_BATCH):
+            batch = pulls[start : start + REVIEW_BATCH]
+            data = self.api.graphql(REVIEWS_QUERY, {"ids": [pull["node_id"] for pull in batch]})
+            nodes = {node["id"]: node for node in data.get("nodes") or [] if node}
+            for pull in batch:
+                node = nodes.get(pull["node_id"])
+                if node is None or node["reviews"]["pageInfo"]["hasNextPage"]:
+                    found[pull["id"]] = self.rest(pull)
+                else:
+                    found[pull["id"]] = [rest_review(review, node["url"]) for review in node["reviews"]["nodes"]]
+        return found
+
+    def rest(self, pull: dict) -> list[dict]:
+        reviews = self.api.paginate(f"/repos/{pull['org']}/{pull['repo']}/pulls/{pull['number']}/reviews")
+        return [{**review, "state": (review.get("state") or "").lower(), "event": "reviewed"} for review in reviews]
+
+
+def _api_base_for(web_url: str) -> str:
+    """The REST base of the GitHub a web URL is on: api.github.com for github.com, /api/v3 on a server."""
+    parts = urlsplit(web_url)
+    return "https://api.github.com" if parts.hostname == "github.com" else f"{parts.scheme}://{parts.netloc}/api/v3"
+
+
+def rest_user(author: dict | None, api_base: str) -> dict | None:
+    """A GraphQL actor as the REST user object GitHub's timelines carry (a deleted account is null)."""
+    if not author:
+        return None
+    bot = author.get("__typename") == "Bot"
+    login = author["login"] + ("[bot]" if bot and not author["login"].endswith("[bot]") else "")
+    base = f"{api_base}/users/{login}"
+    return {
+        "login": login,
+        "id": author.get("databaseId"),
+        "node_id": author.get("id"),
+        "avatar_url": author.get("avatarUrl"),
+        "gravatar_id": "",
+        "url": base,
+        "html_url": author.get("url"),
+        "followers_url": base + "/followers",
+        "following_url": base + "/following{/other_user}",
+        "gists_url": base + "/gists{/gist_id}",
+        "starred_url": base + "/starred{/owner}{/repo}",
+        "subscriptions_url": base + "/subscriptions",
+        "organizations_url": base + "/orgs",
+        "repos_url": base + "/repos",
+        "events_url": base + "/events{/privacy}",
+        "received_events_url": base + "/received_events",
+        "type": "Bot" if bot else "User",
+        "site_admin": bool(author.get("isSiteAdmin", False)),
+        "user_view_type": "public",
+    }
+
+
+def rest_review(review: dict, pull_web_url: str) -> dict:
+    """A GraphQL review as the timeline's `reviewed` event: REST's fields, names and lower-case state."""
+    api_base = _api_base_for(pull_web_url)
+    owner, repo, _, number = urlsplit(pull_web_url).path.strip("/").split("/")[:4]
+    pull_api_url = f"{api_base}/repos/{owner}/{repo}/pulls/{number}"
+    return {
+        "id": review["databaseId"],
+        "node_id": review["id"],
+        "user": rest_user(review.get("author"), api_base),
+        "body": review.get("body"),
+        "commit_id": (review.get("commit") or {}).get("oid"),
+        "submitted_at": review.get("submittedAt"),
+        "state": (review.get("state") or "").lower(),
+        "html_url": review.get("url"),
+        "pull_request_url": pull_api_url,
+        "author_association": review.get("authorAssociation"),
+        "_links": {"html": {"href": review.get("url")}, "pull_request": {"href": pull_api_url}},
+        "event": "reviewed",
+    }

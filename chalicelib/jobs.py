@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from . import backfill as history
-from . import completeness, digest, items, members, timelines, transfers
+from . import completeness, digest, items, listings, members, timelines, transfers
 from .context import JobContext
 
 
@@ -21,7 +21,10 @@ def every_30_min(ctx: JobContext) -> None:
 
 def nrt_events(ctx: JobContext) -> None:
     changed = items.sync_changed(ctx)
-    timelines.sync_timelines(ctx, changed.rows)
+    if per_item_timelines(ctx):
+        timelines.sync_timelines(ctx, changed.rows)
+    else:
+        listings.read_changes(ctx, changed.rows, changed.since)
     items.remember_changes_read(ctx, changed)
     timelines.read_unread(ctx)
     transfers.reconcile_transfers(ctx)
@@ -51,12 +54,20 @@ def backfill(
     stored earlier without them (windows checkpointed by a run without `--events`)."""
     members.sync_members(ctx)
     for done in history.windows(ctx, plan, on_total):
-        if plan.events:
+        if plan.events and per_item_timelines(ctx):
             timelines.sync_timelines(ctx, done.rows)
         history.checkpoint(ctx, done)
         progress(done)
+    if plan.events and not per_item_timelines(ctx):
+        listings.read_period(ctx, plan.repos, plan.since, history.created_range(plan))
     if plan.events:
         timelines.read_unread(ctx, created=history.created_range(plan), spare_only=False)
+
+
+def per_item_timelines(ctx: JobContext) -> bool:
+    """Events per item (one timeline each) when configured so, or when tracked types only timelines carry;
+    otherwise per repo (listings) and reviews in bulk."""
+    return ctx.settings.events_source == "timelines" or listings.needs_timelines(ctx)
 
 
 JOBS: dict[str, Callable[[JobContext], None]] = {

@@ -25,6 +25,7 @@ class Searched:
 
     rows: list[dict] = field(default_factory=list)
     complete: bool = True
+    since: datetime | None = None
 
 
 def repo_queries(ctx: JobContext, qualifiers: str = "") -> list[str]:
@@ -79,7 +80,7 @@ def search_and_store(
     passed: the search is not complete, and its progress stays before it. The deadline is checked between
     windows.
     """
-    searched = Searched()
+    searched = Searched(since=whole_seconds(since))
     end = whole_seconds(ctx.started)
     for query in repo_queries(ctx, qualifiers):
         name = progress_name(progress, field, query) if progress else None

@@ -201,7 +201,7 @@ class FakeGitHub:
         self.failures.append((path_fragment, status))
 
     # --- answering ---------------------------------------------------------------------------------------------
-    def handle(self, method: str, url: str, headers: dict) -> tuple[int, dict, str]:
+    def handle(self, method: str, url: str, headers: dict, body: str = "") -> tuple[int, dict, str]:
         parts = urlsplit(url)
         path, query = parts.path, {k: v[-1] for k, v in parse_qs(parts.query).items()}
         self.log.append(f"{method} {path}?{parts.query}")
@@ -215,6 +215,9 @@ class FakeGitHub:
         if path == "/search/issues":
             self.requests["search"] += 1
             return self._search(query)
+        if path == "/graphql" and method == "POST":
+            self.requests["graphql"] += 1
+            return self._graphql(json.loads(body or "{}"))
         self.requests["core"] += 1
         if self.core_remaining is not None:
             self.core_remaining = max(0, self.core_remaining - 1)
@@ -228,6 +231,12 @@ class FakeGitHub:
         match = re.fullmatch(r"/repos/([^/]+)/([^/]+)/issues/(\d+)/timeline", path)
         if match:
             return self._timeline(url, match, query, headers)
+        listing = re.fullmatch(r"/repos/([^/]+)/([^/]+)/(issues/events|issues/comments)", path)
+        if listing:
+            return self._listing(path, listing.group(2), listing.group(3), query)
+        reviews = re.fullmatch(r"/repos/([^/]+)/([^/]+)/pulls/(\d+)/reviews", path)
+        if reviews:
+            return self._reviews(path, reviews.group(2), int(reviews.group(3)), query)
         if re.fullmatch(r"/(repos/[^/]+/[^/]+|repositories/\d+)/issues/\d+", path):
             return self._issue(url)
         return 404, {}, json.dumps({"message": "Not Found"})
@@ -344,7 +353,7 @@ class FakeGitHub:
         )
         if payload is None:
             return 404, self._headers("core"), json.dumps({"message": "Not Found"})
-        events = self.timelines.get(payload["id"], [])
+        events = [served(event, payload) for event in self.timelines.get(payload["id"], [])]
         per_page, page = int(query.get("per_page", 30)), int(query.get("page", 1))
         body = json.dumps(events[(page - 1) * per_page : page * per_page], sort_keys=True)
         etag = 'W/"' + hashlib.md5(body.encode()).hexdigest() + '"'
@@ -355,6 +364,68 @@ class FakeGitHub:
             self.requests["not_modified"] += 1
             return 304, {**self._headers("core"), "ETag": etag, **links}, ""
         return 200, {**self._headers("core"), "ETag": etag, **links}, body
+
+    # --- repo-level listings and reviews, derived from the same timelines ---------------------------------------
+    TIMELINE_ONLY = ("commented", "reviewed", "committed", "cross-referenced", "line-commented", "commit-commented")
+
+    def _repo_items(self, repo: str) -> list[dict]:
+        return [p for p in self.items.values() if p["repository_url"].endswith(f"/repos/{self.org}/{repo}")]
+
+    def _listing(self, path: str, repo: str, kind: str, query: dict) -> tuple[int, dict, str]:
+        """Issue events newest first, each with its `issue`; or comments changed since `since`, oldest first."""
+        rows = []
+        for payload in self._repo_items(repo):
+            issue = {k: v for k, v in payload.items() if k not in ("score",)}
+            for event in (served(e, payload) for e in self.timelines.get(payload["id"], [])):
+                if kind == "issues/events" and event.get("id") is not None and event["event"] not in self.TIMELINE_ONLY:
+                    rows.append({**event, "issue": issue})
+                elif kind == "issues/comments" and event["event"] == "commented":
+                    since = query.get("since")
+                    if since is None or _parse_time(event["updated_at"]) >= _parse_time(since):
+                        rows.append({k: v for k, v in event.items() if k not in ("event", "actor")})
+        if kind == "issues/events":
+            rows.sort(key=lambda e: (e["created_at"], e["id"]), reverse=True)
+        else:
+            rows.sort(key=lambda c: (c["updated_at"], c["id"]))
+        return self._list(path, query, rows)
+
+    def _pull(self, repo: str, number: int) -> dict | None:
+        return next((p for p in self._repo_items(repo) if p["number"] == number and "pull_request" in p), None)
+
+    def _reviews(self, path: str, repo: str, number: int, query: dict) -> tuple[int, dict, str]:
+        pull = self._pull(repo, number)
+        if pull is None:
+            return 404, self._headers("core"), json.dumps({"message": "Not Found"})
+        rows = [
+            {**{k: v for k, v in e.items() if k != "event"}, "state": e["state"].upper()}
+            for e in self.timelines.get(pull["id"], [])
+            if e.get("event") == "reviewed"
+        ]
+        return self._list(path, query, rows)
+
+    def _graphql(self, body: dict) -> tuple[int, dict, str]:
+        """The one query the app sends: reviews of pull requests by node id."""
+        headers = {**self._headers("graphql"), "x-ratelimit-resource": "graphql"}
+        by_node = {p["node_id"]: p for p in self.items.values() if "pull_request" in p}
+        nodes = []
+        for node_id in body.get("variables", {}).get("ids", []):
+            pull = by_node.get(node_id)
+            if pull is None:
+                nodes.append(None)
+                continue
+            reviews = [e for e in self.timelines.get(pull["id"], []) if e.get("event") == "reviewed"]
+            nodes.append(
+                {
+                    "id": node_id,
+                    "url": pull["html_url"],
+                    "reviews": {
+                        "pageInfo": {"hasNextPage": len(reviews) > 100},
+                        "nodes": [_graphql_review(review) for review in reviews[:100]],
+                    },
+                }
+            )
+        data = {"rateLimit": {"cost": 1, "remaining": 4999, "resetAt": "2030-01-01T00:00:00Z"}, "nodes": nodes}
+        return 200, headers, json.dumps({"data": data})
 
     def known_repos(self) -> set[str]:
         names = {repo["name"] for repo in self.repos}
@@ -399,7 +470,12 @@ class FakeGitHub:
             status, headers, body = self.handle(request.method, request.url, dict(request.headers))
             return status, headers, body
 
+        def callback_with_body(request):
+            body = request.body.decode() if isinstance(request.body, bytes) else request.body or ""
+            return self.handle(request.method, request.url, dict(request.headers), body)
+
         mock.add_callback("GET", re.compile(re.escape(self.api) + r"/.*"), callback=callback)
+        mock.add_callback("POST", re.compile(re.escape(self.api) + r"/graphql"), callback=callback_with_body)
 
 
 def commented(
@@ -444,7 +520,13 @@ def labeled(event_id: int, actor: dict, created: str, name: str) -> dict:
     }
 
 
-def reviewed(event_id: int, author: dict, submitted: str, state: str = "approved") -> dict:
+def reviewed(
+    event_id: int, author: dict, submitted: str, state: str = "approved", pull: str = "acme/widgets/2"
+) -> dict:
+    """A `reviewed` timeline event of the pull request `pull` ("org/repo/number"), as GitHub's REST shapes it."""
+    owner, repo, number = pull.split("/")
+    html = f"https://github.com/{owner}/{repo}/pull/{number}#pullrequestreview-{event_id}"
+    api = f"https://api.github.com/repos/{owner}/{repo}/pulls/{number}"
     return {
         "id": event_id,
         "node_id": f"PRR_{event_id}",
@@ -454,9 +536,9 @@ def reviewed(event_id: int, author: dict, submitted: str, state: str = "approved
         "submitted_at": submitted,
         "state": state,
         "author_association": "MEMBER",
-        "html_url": f"https://github.com/acme/widgets/pull/2#pullrequestreview-{event_id}",
-        "pull_request_url": "https://api.github.com/repos/acme/widgets/pulls/2",
-        "_links": {"html": {"href": "https://github.com/acme/widgets/pull/2"}},
+        "html_url": html,
+        "pull_request_url": api,
+        "_links": {"html": {"href": html}, "pull_request": {"href": api}},
         "event": "reviewed",
     }
 
@@ -478,6 +560,38 @@ def cross_referenced(actor: dict, created: str, source_number: int) -> dict:
     }
 
 
+def served(event: dict, item: dict) -> dict:
+    """An event as GitHub serves it for `item`: a comment's `issue_url` and `html_url` name the item it is on."""
+    if event.get("event") != "commented":
+        return event
+    return {**event, "issue_url": item["url"], "html_url": f"{item['html_url']}#issuecomment-{event['id']}"}
+
+
+def _graphql_review(review: dict) -> dict:
+    author = review.get("user")
+    return {
+        "id": review["node_id"],
+        "databaseId": review["id"],
+        "body": review.get("body"),
+        "state": review["state"].upper(),
+        "submittedAt": review.get("submitted_at"),
+        "url": review.get("html_url"),
+        "authorAssociation": review.get("author_association"),
+        "commit": {"oid": review.get("commit_id")},
+        "author": None
+        if author is None
+        else {
+            "__typename": author.get("type", "User"),
+            "login": author["login"].removesuffix("[bot]"),
+            "avatarUrl": author.get("avatar_url"),
+            "url": author.get("html_url"),
+            "id": author.get("node_id"),
+            "databaseId": author.get("id"),
+            "isSiteAdmin": author.get("site_admin", False),
+        },
+    }
+
+
 def serve(fake_factory) -> tuple[FakeGitHub, object]:
     """Serve a FakeGitHub over HTTP on 127.0.0.1 (a free port); returns the fake and the server to shut down."""
     import threading
@@ -487,8 +601,14 @@ def serve(fake_factory) -> tuple[FakeGitHub, object]:
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
+            self.answer("GET", "")
+
+        def do_POST(self):
+            self.answer("POST", self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode())
+
+        def answer(self, method: str, request_body: str):
             fake = holder["fake"]
-            status, headers, body = fake.handle("GET", fake.api + self.path, dict(self.headers))
+            status, headers, body = fake.handle(method, fake.api + self.path, dict(self.headers), request_body)
             payload = body.encode()
             self.send_response(status)
             for name, value in headers.items():

@@ -35,6 +35,7 @@ def test_an_exhausted_core_bucket_ends_the_run_partial_instead_of_sleeping_past_
     github, app_env, slept, monkeypatch
 ):
     monkeypatch.setenv("TIMELINE_WORKERS", "1")
+    monkeypatch.setenv("EVENTS_SOURCE", "timelines")
     for number in (1, 2):
         github.new_item("widgets", number, item_id=number, author=ALICE, created=ago(hours=5))
         github.timelines[number] = [commented(100 + number, ALICE, ago(hours=4))]

@@ -1,4 +1,5 @@
-"""nrt_events: timelines of recently updated items, with ETags, inside the Lambda's time."""
+"""nrt_events on the per-item path (EVENTS_SOURCE=timelines): timelines of recently updated items, with ETags,
+inside the Lambda's time. The per-repo path is tested in test_listings.py."""
 
 import pytest
 from sqlalchemy import select
@@ -9,6 +10,11 @@ from tests.fake_github import commented, cross_referenced, labeled, reviewed, us
 from tests.helpers import ago, count, fetch
 
 ALICE, MAINTAINER = user("alice", 501), user("maria", 601)
+
+
+@pytest.fixture(autouse=True)
+def per_item_timelines(monkeypatch):
+    monkeypatch.setenv("EVENTS_SOURCE", "timelines")
 
 
 def last_run(db_url):

@@ -66,7 +66,8 @@ def test_a_transfer_location_on_another_host_is_refused(mocked, client):
     assert requests_to(mocked, "evil.test") == []
 
 
-def test_a_timeline_url_on_another_host_costs_only_that_item(github, invoke, app_env):
+def test_a_timeline_url_on_another_host_costs_only_that_item(github, invoke, app_env, monkeypatch):
+    monkeypatch.setenv("EVENTS_SOURCE", "timelines")
     github.new_item("widgets", 1, item_id=11, author=ALICE, created=ago(hours=5))
     github.timelines[11] = [commented(901, ALICE, ago(hours=4))]
     hostile = github.new_item("widgets", 2, item_id=12, author=ALICE, created=ago(hours=5))
