@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from chalicelib.config import DEFAULT_REPOS
-from tests.fake_github import FakeGitHub, commented, labeled, ts, user
+from tests.fake_github import FakeGitHub, commented, labeled, reviewed, ts, user
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -90,3 +90,38 @@ def half_an_hour_of_activity(fake: FakeGitHub, now: datetime, seed: int = 11) ->
     issues = [p for p in open_items if "pull_request" not in p and p["repository_url"].endswith("/docs")]
     for offset, old in enumerate(issues[:3]):
         fake.transfer(old, "amplify-js", 80_000 + offset, new_id=6_000_000 + offset)
+
+
+def full_history(fake: FakeGitHub, now: datetime, seed: int = 13) -> None:
+    """Give every item a timeline as busy orgs have: comments by outsiders and maintainers, a label, a close for
+    closed items, and one to three reviews by maintainers on pull requests."""
+    rng = random.Random(seed)
+    people = [user(f"user{n}", 10_000 + n) for n in range(300)]
+    for payload in fake.items.values():
+        created = datetime.fromisoformat(payload["created_at"].replace("Z", "+00:00"))
+        first_id = 600_000_000 + payload["id"] * 20
+        events = []
+        for n in range(rng.choice([0, 1, 2, 3, 4, 6])):
+            author = rng.choice(fake.members) if n % 2 else rng.choice(people)
+            events.append(commented(first_id + n, author, ts(min(now, created + timedelta(hours=5 * n + 1)))))
+        events.append(labeled(first_id + 10, rng.choice(fake.members), ts(created + timedelta(minutes=30)), "triage"))
+        if "pull_request" in payload:
+            owner_repo = payload["repository_url"].split("/repos/", 1)[1]
+            for n in range(rng.choice([1, 1, 2, 3])):
+                events.append(
+                    reviewed(
+                        first_id + 12 + n,
+                        rng.choice(fake.members),
+                        ts(min(now, created + timedelta(hours=3 + n))),
+                        pull=f"{owner_repo}/{payload['number']}",
+                    )
+                )
+        if payload["closed_at"]:
+            events.append(
+                dict(
+                    labeled(first_id + 19, rng.choice(fake.members), payload["closed_at"], "x"),
+                    event="closed",
+                    label=None,
+                )
+            )
+        fake.timelines[payload["id"]] = events

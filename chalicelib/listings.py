@@ -45,23 +45,37 @@ def stored_items(ctx: JobContext, repo: str, created: tuple[datetime, datetime] 
 
 
 def sync_repo_events(ctx: JobContext, repo: str, since: datetime) -> None:
-    """The repo's issue events since `since` and its comments created or edited since, for the items we store."""
+    """The repo's issue events since `since` and its comments created or edited since, for the items we store;
+    stored as they stream in, a few thousand rows at a time."""
     tracked, org = ctx.settings.tracked_events, ctx.settings.org
     items = stored_items(ctx, repo)
     by_id, by_number = {item["id"]: item for item in items}, {item["number"]: item for item in items}
-    rows = []
+    rows: list[dict] = []
     if tracked - LISTED_APART - TIMELINE_ONLY:
         for event in ctx.api.repo_issue_events(org, repo, since):
             item = by_id.get((event.get("issue") or {}).get("id"))
             if item is not None and event.get("event") in tracked and not _before(event, since):
                 rows += rows_of(ctx, EVENTS, [{k: v for k, v in event.items() if k != "issue"}], item)
+                rows = _flush(ctx, rows)
     if "commented" in tracked:
         for comment in ctx.api.repo_comments(org, repo, since):
             item = by_number.get(_number(comment.get("issue_url")))
             if item is not None:
                 rows += rows_of(ctx, EVENTS, [{**comment, "event": "commented", "actor": comment.get("user")}], item)
+                rows = _flush(ctx, rows)
+    _flush(ctx, rows, at=1)
+
+
+STORE_EVERY = 5000
+
+
+def _flush(ctx: JobContext, rows: list[dict], at: int = STORE_EVERY) -> list[dict]:
+    """Store the rows gathered so far once there are `at` of them; what is left to gather."""
+    if len(rows) < at:
+        return rows
     with committed(ctx.session):
         store(ctx, EVENTS, rows)
+    return []
 
 
 def sync_reviews(ctx: JobContext, pulls: list[dict]) -> None:
@@ -94,25 +108,24 @@ def _before(event: dict, since: datetime) -> bool:
 
 def read_period(ctx: JobContext, repos: tuple[str, ...], since: datetime, created: tuple[datetime, datetime]) -> None:
     """Every event of the items created in a period: each repo's listings from the period's start, the reviews of
-    its PRs, then those items marked read (their events cannot predate the period)."""
+    all its PRs (fifty to a GraphQL query, across repos), then those items marked read (their events cannot
+    predate the period)."""
+    items = []
     for repo in repos:
-        if ctx.deadline.passed:
-            ctx.report.stopped_early = True
-            return
         sync_repo_events(ctx, repo, since)
-        items = stored_items(ctx, repo, created)
-        sync_reviews(ctx, [item for item in items if item["kind"] == "pr"])
-        mark_read(ctx, items)
+        items += stored_items(ctx, repo, created)
+    sync_reviews(ctx, [item for item in items if item["kind"] == "pr"])
+    mark_read(ctx, items)
 
 
 def read_changes(ctx: JobContext, changed_rows: list[dict], since: datetime) -> None:
-    """What changed since `since`: each repo's listings from then, the reviews of the changed PRs, and the items
-    created since then marked read."""
-    changed_pulls = [row for row in changed_rows if row.get("pull_request") is not None]
+    """What changed since `since`: each repo's listings from then, the reviews of every changed PR (fifty to a
+    query), and the items created since then marked read."""
+    window = (since.replace(tzinfo=None), ctx.started.replace(tzinfo=None))
     for repo in ctx.repos:
         if ctx.deadline.passed:
             ctx.report.stopped_early = True
             return
         sync_repo_events(ctx, repo, since)
-        sync_reviews(ctx, [pull for pull in changed_pulls if pull["repo"] == repo])
-        mark_read(ctx, stored_items(ctx, repo, (since.replace(tzinfo=None), ctx.started.replace(tzinfo=None))))
+    sync_reviews(ctx, [row for row in changed_rows if row.get("pull_request") is not None])
+    mark_read(ctx, [item for repo in ctx.repos for item in stored_items(ctx, repo, window)])

@@ -1,0 +1,158 @@
+"""What a full load with timeline events costs in GitHub requests, three ways, on one synthetic org served on
+127.0.0.1: per-item timelines (`EVENTS_SOURCE=timelines`), tap-github's strategy (issue and PR lists, repo issue
+events, repo comments, reviews per PR: computed on the same data), and ours (repo listings, reviews in bulk through
+GraphQL). Then a quiet half hour of `nrt_events`.
+
+    python3 -m bench.events_cost [--items 5418] [--scale 1]
+
+Checks that the two loads store the same `events` table row for row. Prints a table and writes
+bench/results/events_cost.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import os
+import resource
+import tempfile
+from datetime import UTC, datetime, timedelta
+
+from bench import scenario
+from bench.scenario import ORG, ROOT
+from chalicelib import config
+from chalicelib.config import DEFAULT_REPOS
+from chalicelib.models import Event, create_db_session
+from chalicelib.runner import run_job
+from tests.fake_github import commented, reviewed, serve, ts, user
+
+# GitHub prices a query by the connections it opens, per hundred: fifty PRs' reviews (first 100) is 50 -> 1 point.
+GRAPHQL_POINTS_PER_QUERY = 1
+
+
+def pages(count: int) -> int:
+    return max(1, math.ceil(count / 100))
+
+
+def tap_github_requests(fake) -> int:
+    """tap-github's streams on the same data: issues (PRs included) and PR lists, repo issue events, repo comments,
+    and one reviews request per PR."""
+    total = 0
+    for repo in DEFAULT_REPOS:
+        items = [p for p in fake.items.values() if p["repository_url"].endswith(f"/{repo}")]
+        prs = [p for p in items if "pull_request" in p]
+        events = [e for p in items for e in fake.timelines.get(p["id"], [])]
+        issue_events = [e for e in events if e.get("id") and e["event"] not in fake.TIMELINE_ONLY]
+        comments = [e for e in events if e["event"] == "commented"]
+        total += pages(len(items)) + pages(len(prs)) + pages(len(issue_events)) + pages(len(comments)) + len(prs)
+    return total
+
+
+def events_table(db_url: str) -> set[tuple]:
+    session = create_db_session(db_url)
+    try:
+        return {(row.id, row.issue_id, row.row_hash) for row in session.query(Event.id, Event.issue_id, Event.row_hash)}
+    finally:
+        session.close()
+
+
+def load(fake, db_url: str, source: str, since: datetime, now: datetime) -> dict:
+    import backfill
+
+    os.environ.update(DB_URL=db_url, EVENTS_SOURCE=source)
+    config.reset_caches()
+    before = dict(fake.requests)
+    backfill.main(["--since", since.date().isoformat(), "--until", now.date().isoformat(), "--events"])
+    return {kind: fake.requests.get(kind, 0) - before.get(kind, 0) for kind in ("search", "core", "graphql")}
+
+
+def quiet_half_hour(fake, now: datetime, seed: int = 3) -> int:
+    """Ten issues get a comment, three PRs a review; returns how many PRs changed."""
+    import random
+
+    rng = random.Random(seed)
+    stamp = ts(now)
+    open_items = sorted((p for p in fake.items.values() if p["state"] == "open"), key=lambda p: p["id"])
+    issues = [p for p in open_items if "pull_request" not in p]
+    pulls = [p for p in open_items if "pull_request" in p]
+    for payload in rng.sample(issues, 10):
+        fake.timelines[payload["id"]].append(commented(800_000_000 + payload["id"], user("newcomer", 77_001), stamp))
+        payload["updated_at"] = stamp
+    for payload in rng.sample(pulls, 3):
+        owner_repo = payload["repository_url"].split("/repos/", 1)[1]
+        fake.timelines[payload["id"]].append(
+            reviewed(810_000_000 + payload["id"], fake.members[0], stamp, pull=f"{owner_repo}/{payload['number']}")
+        )
+        payload["updated_at"] = stamp
+    return 3
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=5418, help="issues and PRs at scale 1 (Amplify's size)")
+    parser.add_argument("--scale", type=int, default=1, help="multiply the org's size")
+    args = parser.parse_args()
+    now = datetime.now(UTC).replace(microsecond=0)
+    fake, server = serve(lambda url: scenario.build(url, now, items=args.items * args.scale))
+    scenario.full_history(fake, now)
+    workdir = tempfile.mkdtemp(prefix="bench-events-")
+    os.environ.update(
+        GITHUB_API_URL=fake.api, GITHUB_ORG=ORG, GH_TOKEN="bench-token", LOCAL_TIME_BUDGET_SECONDS="100000"
+    )
+    os.environ.pop("GITHUB_REPOS", None)
+    logging.basicConfig(level=logging.WARNING)
+    since = now - timedelta(days=365 * scenario.YEARS + 1)
+    per_item_db, ours_db = f"sqlite:///{workdir}/per-item.db", f"sqlite:///{workdir}/listings.db"
+    per_item = load(fake, per_item_db, "timelines", since, now)
+    ours = load(fake, ours_db, "listings", since, now)
+    tap = tap_github_requests(fake)
+    same = events_table(per_item_db) == events_table(ours_db)
+    rows = len(events_table(ours_db))
+    os.environ.update(DB_URL=ours_db, EVENTS_SOURCE="listings")
+    config.reset_caches()
+    run_job("nrt_events")
+    later = now + timedelta(minutes=30)
+    changed_prs = quiet_half_hour(fake, later)
+    before = dict(fake.requests)
+    run_job("nrt_events")
+    steady = {kind: fake.requests.get(kind, 0) - before.get(kind, 0) for kind in ("search", "core", "graphql")}
+    server.shutdown()
+    total = lambda counts: sum(counts.values())  # noqa: E731 - a one-line sum of request kinds
+    steady_target = 3 * len(DEFAULT_REPOS) + changed_prs
+    result = {
+        "measured_at": now.isoformat(),
+        "scale": args.scale,
+        "items": len(fake.items),
+        "events_rows": rows,
+        "per_item_timelines": {**per_item, "total": total(per_item)},
+        "tap_github_strategy": {"core": tap, "total": tap},
+        "ours": {**ours, "total": total(ours), "graphql_points": ours["graphql"] * GRAPHQL_POINTS_PER_QUERY},
+        "ratio_to_tap_github": round(total(ours) / tap, 3),
+        "target_ratio": 0.5,
+        "rows_identical": same,
+        "nrt_steady_state": {**steady, "total": total(steady), "target": steady_target, "changed_prs": changed_prs},
+        "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
+    print(f"synthetic org: {len(fake.items)} issues and PRs, {rows} tracked events (scale {args.scale})")
+    print(f"{'full load with events':<34}{'search':>8}{'core':>8}{'graphql':>9}{'total':>8}")
+    for name, counts in (("per-item timelines", per_item), ("ours: listings + GraphQL reviews", ours)):
+        print(f"{name:<34}{counts['search']:>8}{counts['core']:>8}{counts['graphql']:>9}{total(counts):>8}")
+    print(f"{'tap-github strategy (computed)':<34}{'':>8}{tap:>8}{'':>9}{tap:>8}")
+    print(
+        f"ours / tap-github: {result['ratio_to_tap_github']} (target <= 0.5); events tables identical: {same}; "
+        f"GraphQL: {ours['graphql']} queries, {result['ours']['graphql_points']} points"
+    )
+    print(
+        f"nrt_events after a quiet half hour: {total(steady)} requests ({steady}), target <= {steady_target} "
+        f"(3 per repo + 1 per changed PR); peak memory {result['peak_memory_mb']} MB"
+    )
+    results = ROOT / "bench" / "results"
+    results.mkdir(exist_ok=True)
+    (results / f"events_cost_x{args.scale}.json").write_text(json.dumps(result, indent=2))
+    return 0 if same else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
