@@ -30,6 +30,29 @@ RATE_LIMIT_CALLS_PER_PAGE = 2
 SEARCHES_PER_MINUTE = 30
 
 
+def mark_every_timeline_read(db_url: str) -> None:
+    """As after `backfill.py --events`: nrt_events measured here is its steady work, not filling coverage (the
+    time that takes is bench/coverage.py's)."""
+    from sqlalchemy import text
+
+    from chalicelib.models import get_engine
+
+    with get_engine(db_url).begin() as connection:
+        for table in ("issues", "pull_requests"):
+            connection.execute(
+                text(
+                    f"INSERT INTO timeline_reads (item_id, outcome) SELECT id, 'read' FROM {table} "
+                    "WHERE id NOT IN (SELECT item_id FROM timeline_reads)"
+                )
+            )
+
+
+def use_events_source(source: str) -> None:
+    """The per-item path (ETags) or the per-repo listings, for the nrt_events runs that follow."""
+    os.environ["EVENTS_SOURCE"] = source
+    config.reset_caches()
+
+
 def pages(count: int) -> int:
     return max(1, math.ceil(count / 100))
 
@@ -179,8 +202,12 @@ def main() -> int:
     later = now + timedelta(minutes=1)
     scenario.half_an_hour_of_activity(fake, later)
     meter.run("every_30_min (30 min later)", lambda: run_job("every_30_min"), baseline_every_30_min(fake, later))
-    meter.run("nrt_events (cold ETags)", lambda: run_job("nrt_events"), baseline_nrt(fake, later, warm=False))
-    warm = meter.run("nrt_events (warm ETags)", lambda: run_job("nrt_events"), baseline_nrt(fake, later, warm=True))
+    mark_every_timeline_read(os.environ["DB_URL"])
+    use_events_source("timelines")
+    meter.run("nrt_events per item, cold", lambda: run_job("nrt_events"), baseline_nrt(fake, later, warm=False))
+    warm = meter.run("nrt_events per item, warm", lambda: run_job("nrt_events"), baseline_nrt(fake, later, warm=True))
+    use_events_source("listings")
+    meter.run("nrt_events per repo (default)", lambda: run_job("nrt_events"), baseline_nrt(fake, later, warm=True))
     meter.run("daily", lambda: run_job("daily"), baseline_daily(fake))
     server.shutdown()
     print_table(meter.rows)

@@ -11,7 +11,7 @@ from chalicelib import entities
 from chalicelib.github import GitHubAPI, TimelineAPI, TransferAPI
 
 CHALICELIB = Path(__file__).resolve().parents[1] / "chalicelib"
-FETCHING_MODULES = ("items", "members", "timelines", "transfers", "completeness", "backfill")
+FETCHING_MODULES = ("items", "members", "timelines", "listings", "transfers", "completeness", "backfill")
 
 
 def local_imports(module: str) -> set[str]:
