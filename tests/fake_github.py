@@ -163,6 +163,7 @@ class FakeGitHub:
     core_exhausted_until: float | None = None
     core_remaining: int | None = None  # core requests left this hour (resetting in an hour), as GitHub's headers say
     failure_message: str = ""
+    _walks: dict = field(default_factory=dict, repr=False)
     incomplete_searches: int = 0  # the next N searches answer incomplete_results: true (-1: all of them)
     on_request: object = None
 
@@ -372,7 +373,13 @@ class FakeGitHub:
         return [p for p in self.items.values() if p["repository_url"].endswith(f"/repos/{self.org}/{repo}")]
 
     def _listing(self, path: str, repo: str, kind: str, query: dict) -> tuple[int, dict, str]:
-        """Issue events newest first, each with its `issue`; or comments changed since `since`, oldest first."""
+        """Issue events newest first, each with its `issue`; or comments changed since `since`, oldest first.
+
+        The first page takes a snapshot that the following pages of the same walk are served from (as a server
+        cursor would), so a long listing is not rebuilt for every page."""
+        walk = (repo, kind, query.get("since"))
+        if int(query.get("page", 1)) > 1 and walk in self._walks:
+            return self._list(path, query, self._walks[walk])
         rows = []
         for payload in self._repo_items(repo):
             issue = {k: v for k, v in payload.items() if k not in ("score",)}
@@ -387,6 +394,7 @@ class FakeGitHub:
             rows.sort(key=lambda e: (e["created_at"], e["id"]), reverse=True)
         else:
             rows.sort(key=lambda c: (c["updated_at"], c["id"]))
+        self._walks[walk] = rows
         return self._list(path, query, rows)
 
     def _pull(self, repo: str, number: int) -> dict | None:
