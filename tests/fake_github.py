@@ -164,6 +164,7 @@ class FakeGitHub:
     core_remaining: int | None = None  # core requests left this hour (resetting in an hour), as GitHub's headers say
     failure_message: str = ""
     _walks: dict = field(default_factory=dict, repr=False)
+    _by_number: dict = field(default_factory=dict, repr=False)
     incomplete_searches: int = 0  # the next N searches answer incomplete_results: true (-1: all of them)
     on_request: object = None
 
@@ -344,14 +345,7 @@ class FakeGitHub:
     def _timeline(self, url: str, match, query: dict, headers: dict) -> tuple[int, dict, str]:
         number = int(match.group(3))
         owner_repo = f"{match.group(1)}/{match.group(2)}"
-        payload = next(
-            (
-                i
-                for i in self.items.values()
-                if i["number"] == number and i["repository_url"].endswith("/repos/" + owner_repo)
-            ),
-            None,
-        )
+        payload = self._item_at(owner_repo, number)
         if payload is None:
             return 404, self._headers("core"), json.dumps({"message": "Not Found"})
         events = [served(event, payload) for event in self.timelines.get(payload["id"], [])]
@@ -434,6 +428,16 @@ class FakeGitHub:
             )
         data = {"rateLimit": {"cost": 1, "remaining": 4999, "resetAt": "2030-01-01T00:00:00Z"}, "nodes": nodes}
         return 200, headers, json.dumps({"data": data})
+
+    def _item_at(self, owner_repo: str, number: int) -> dict | None:
+        """The item `owner/repo#number`, from an index rebuilt whenever it is stale (items come and go)."""
+        found = self._by_number.get((owner_repo, number))
+        if found is None or self.items.get(found["id"]) is not found:
+            self._by_number = {
+                (p["repository_url"].split("/repos/", 1)[1], p["number"]): p for p in self.items.values()
+            }
+            found = self._by_number.get((owner_repo, number))
+        return found
 
     def known_repos(self) -> set[str]:
         names = {repo["name"] for repo in self.repos}
