@@ -477,8 +477,8 @@ class GitHubAPI:
         first = self.get(f"/repos/{org}/{repo}/issues/events", params={"per_page": PAGE_SIZE})
         for response in self.pages(first):
             events = response.data or []
-            yield from events
-            if events and all(_before(event.get("created_at"), since) for event in events[-1:]):
+            yield from (event for event in events if not _before(event.get("created_at"), since))
+            if events and _before(events[-1].get("created_at"), since):
                 return
 
     def repo_comments(self, org: str, repo: str, since: datetime) -> Iterator[dict]:

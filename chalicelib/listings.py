@@ -54,7 +54,7 @@ def sync_repo_events(ctx: JobContext, repo: str, since: datetime) -> None:
     if tracked - LISTED_APART - TIMELINE_ONLY:
         for event in ctx.api.repo_issue_events(org, repo, since):
             item = by_id.get((event.get("issue") or {}).get("id"))
-            if item is not None and event.get("event") in tracked and not _before(event, since):
+            if item is not None and event.get("event") in tracked:
                 rows += rows_of(ctx, EVENTS, [{k: v for k, v in event.items() if k != "issue"}], item)
                 rows = _flush(ctx, rows)
     if "commented" in tracked:
@@ -99,11 +99,6 @@ def mark_read(ctx: JobContext, items: list[dict]) -> None:
 def _number(issue_url: str | None) -> int | None:
     tail = (issue_url or "").rstrip("/").rsplit("/", 1)[-1]
     return int(tail) if tail.isdigit() else None
-
-
-def _before(event: dict, since: datetime) -> bool:
-    stamp = event.get("created_at")
-    return bool(stamp) and datetime.fromisoformat(stamp.replace("Z", "+00:00")) < since
 
 
 def read_period(ctx: JobContext, repos: tuple[str, ...], since: datetime, created: tuple[datetime, datetime]) -> None:

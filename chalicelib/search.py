@@ -60,8 +60,7 @@ def store_items(ctx: JobContext, items: Iterable[dict]) -> list[dict]:
     stored = {entity: rows_of(ctx, entity, payloads) for entity, payloads in by_entity.items()}
     with committed(ctx.session):
         for entity, rows in stored.items():
-            if rows:
-                store(ctx, entity, rows)
+            store(ctx, entity, rows)
     return [row for rows in stored.values() for row in rows]
 
 
