@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import orjson
-from sqlalchemy import JSON, Column, MetaData, Table, and_, case, func, literal_column, or_, select, tuple_
+from sqlalchemy import JSON, Column, MetaData, Table, and_, case, func, literal_column, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
@@ -210,7 +210,9 @@ def _upsert_batch_postgresql(
 
 
 def _existing_keys(session: Session, table, key: list[str], batch: list[dict]) -> set[tuple]:
-    columns = [table.c[k] for k in key]
-    wanted = [tuple(row[k] for k in key) for row in batch]
-    found = session.execute(select(*columns).where(tuple_(*columns).in_(wanted))).all()
-    return {tuple(row) for row in found}
+    """The batch's keys already stored. Selects by the key's leading column alone: SQLite cannot use an index for
+    a row-value IN, and a scan of the whole table per batch made loads quadratic in the table's size."""
+    wanted = {tuple(row[k] for k in key) for row in batch}
+    leading = table.c[key[0]]
+    found = session.execute(select(*[table.c[k] for k in key]).where(leading.in_({k[0] for k in wanted}))).all()
+    return {tuple(row) for row in found} & wanted

@@ -71,6 +71,15 @@ def test_newer_payload_wins_and_older_is_ignored(session):
     assert session.get(Issue, 7007).title == "Renamed"
 
 
+def test_an_event_id_stored_under_another_issue_counts_as_a_new_row(session):
+    comment = {"event": "labeled", "id": 92, "actor": ALICE, "created_at": "2024-03-01T11:00:00Z"}
+    upsert(session, Event, [event_row(comment, {"id": 7007, "org": "acme", "repo": "widgets"})])
+    session.commit()
+    counts = upsert(session, Event, [event_row(comment, {"id": 8008, "org": "acme", "repo": "gadgets"})])
+    session.commit()
+    assert (counts.inserted, counts.updated, counts.unchanged) == (1, 0, 0)
+
+
 def test_member_event_and_transfer_round_trip(session):
     upsert(session, Member, [member_row(user("bob", 502))])
     comment = {
