@@ -710,11 +710,13 @@ class ReviewsAPI:
         self.api = api
         self.via = via
 
-    def of(self, pulls: list[dict]) -> dict[int, list[dict]]:
-        """Reviews by PR id, for rows with `id`, `node_id`, `org`, `repo` and `number`."""
+    def of(self, pulls: list[dict]) -> Iterator[tuple[dict, list[dict]]]:
+        """Each PR with its reviews, for rows with `id`, `node_id`, `org`, `repo` and `number`; read one query (or
+        one PR) at a time as the caller consumes them, so memory does not grow with the number of PRs."""
         if self.via == "rest":
-            return {pull["id"]: self.rest(pull) for pull in pulls}
-        found: dict[int, list[dict]] = {}
+            for pull in pulls:
+                yield pull, self.rest(pull)
+            return
         for start in range(0, len(pulls), REVIEW_BATCH):
             batch = pulls[start : start + REVIEW_BATCH]
             data = self.api.graphql(REVIEWS_QUERY, {"ids": [pull["node_id"] for pull in batch]})
@@ -722,10 +724,9 @@ class ReviewsAPI:
             for pull in batch:
                 node = nodes.get(pull["node_id"])
                 if node is None or node["reviews"]["pageInfo"]["hasNextPage"]:
-                    found[pull["id"]] = self.rest(pull)
+                    yield pull, self.rest(pull)
                 else:
-                    found[pull["id"]] = [rest_review(review, node["url"]) for review in node["reviews"]["nodes"]]
-        return found
+                    yield pull, [rest_review(review, node["url"]) for review in node["reviews"]["nodes"]]
 
     def rest(self, pull: dict) -> list[dict]:
         reviews = self.api.paginate(f"/repos/{pull['org']}/{pull['repo']}/pulls/{pull['number']}/reviews")

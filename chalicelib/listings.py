@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from .context import JobContext
 from .entities import EVENTS, TIMELINE_READS, rows_of, store
-from .github import ReviewsAPI
+from .github import REVIEW_BATCH, ReviewsAPI
 from .models import Issue, PullRequest
 from .store import committed
 
@@ -79,14 +79,15 @@ def _flush(ctx: JobContext, rows: list[dict], at: int = STORE_EVERY) -> list[dic
 
 
 def sync_reviews(ctx: JobContext, pulls: list[dict]) -> None:
-    """The reviews of these pull requests, as `reviewed` events (GraphQL in bulk, or REST per PR)."""
+    """The reviews of these pull requests, as `reviewed` events (GraphQL in bulk, or REST per PR), stored as they
+    stream in."""
     if "reviewed" not in ctx.settings.tracked_events or not pulls:
         return
-    reviews = ReviewsAPI(ctx.api, ctx.settings.reviews_via).of(pulls)
-    by_id = {pull["id"]: pull for pull in pulls}
-    rows = [row for pull_id, found in reviews.items() for row in rows_of(ctx, EVENTS, found, by_id[pull_id])]
-    with committed(ctx.session):
-        store(ctx, EVENTS, rows)
+    rows: list[dict] = []
+    for pull, reviews in ReviewsAPI(ctx.api, ctx.settings.reviews_via).of(pulls):
+        rows += rows_of(ctx, EVENTS, reviews, pull)
+        rows = _flush(ctx, rows)
+    _flush(ctx, rows, at=1)
 
 
 def mark_read(ctx: JobContext, items: list[dict]) -> None:
@@ -102,15 +103,25 @@ def _number(issue_url: str | None) -> int | None:
 
 
 def read_period(ctx: JobContext, repos: tuple[str, ...], since: datetime, created: tuple[datetime, datetime]) -> None:
-    """Every event of the items created in a period: each repo's listings from the period's start, the reviews of
-    all its PRs (fifty to a GraphQL query, across repos), then those items marked read (their events cannot
-    predate the period)."""
-    items = []
+    """Every event of the items created in a period (their events cannot predate it), one repo at a time: its
+    listings from the period's start, then its issues marked read, then its PRs once their reviews are stored.
+    PRs wait for a full GraphQL query's worth (fifty, across repos), so small repos cost no extra queries, and
+    what is held in memory is one repo's items, not the org's."""
+    waiting: list[dict] = []
     for repo in repos:
         sync_repo_events(ctx, repo, since)
-        items += stored_items(ctx, repo, created)
-    sync_reviews(ctx, [item for item in items if item["kind"] == "pr"])
-    mark_read(ctx, items)
+        items = stored_items(ctx, repo, created)
+        mark_read(ctx, [item for item in items if item["kind"] == "issue"])
+        waiting += [item for item in items if item["kind"] == "pr"]
+        ready = len(waiting) - len(waiting) % REVIEW_BATCH
+        _read_reviews(ctx, waiting[:ready])
+        waiting = waiting[ready:]
+    _read_reviews(ctx, waiting)
+
+
+def _read_reviews(ctx: JobContext, pulls: list[dict]) -> None:
+    sync_reviews(ctx, pulls)
+    mark_read(ctx, pulls)
 
 
 def read_changes(ctx: JobContext, changed_rows: list[dict], since: datetime) -> None:

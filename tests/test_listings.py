@@ -105,3 +105,26 @@ def test_items_created_before_the_listings_reach_are_left_to_timelines(github, i
     invoke("nrt_events")
     assert fetch(app_env, Event, (907, 13)) is not None, "read whole by its own timeline (never read before)"
     assert {r.item_id for r in rows(app_env, TimelineRead)} == {11, 12, 13}
+
+
+def test_pull_requests_of_several_repos_share_one_graphql_query(github, app_env, monkeypatch, slept):
+    history(github)
+    github.new_item("widgets", 4, item_id=14, author=ALICE, created=ago(days=2), pr=True)
+    github.timelines[14] = [reviewed(908, MARIA, ago(days=1), pull="acme/widgets/4")]
+    load(app_env, monkeypatch, "listings")
+    assert github.requests["graphql"] == 1
+    assert fetch(app_env, Event, (908, 14)) is not None and fetch(app_env, Event, (904, 12)) is not None
+
+
+def test_a_failed_reviews_query_leaves_its_pull_requests_unread_and_the_next_run_reads_them(
+    github, app_env, monkeypatch, slept
+):
+    history(github)
+    monkeypatch.setenv("DB_URL", app_env)
+    monkeypatch.setenv("EVENTS_SOURCE", "listings")
+    github.fail_next("/graphql", 401)
+    assert backfill.main([*PERIOD, "--events"]) != 0
+    assert {r.item_id for r in rows(app_env, TimelineRead)} == {11}, "the issue is complete; the PR lacks its review"
+    load(app_env, monkeypatch, "listings")
+    assert fetch(app_env, Event, (904, 12)) is not None
+    assert {r.item_id for r in rows(app_env, TimelineRead)} == {11, 12}
