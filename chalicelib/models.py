@@ -275,6 +275,12 @@ class JobRun(Base):
     error: Mapped[str | None] = mapped_column(Text)
 
 
+# sqlite3 keeps 128 prepared statements per connection by default. A batch upsert of N rows is a statement of its
+# own (N rows of bound values, megabytes once prepared), so a load's varied batch sizes filled that cache with
+# them and memory grew with the org. Eight keep the few statements a job repeats.
+SQLITE_CACHED_STATEMENTS = 8
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -296,7 +302,10 @@ def get_engine(db_url: str) -> Engine:
 def _engine(db_url: str) -> Engine:
     if db_url.startswith("sqlite"):
         engine = create_engine(
-            db_url, pool_pre_ping=True, json_serializer=_json_serializer, connect_args={"timeout": 30}
+            db_url,
+            pool_pre_ping=True,
+            json_serializer=_json_serializer,
+            connect_args={"timeout": 30, "cached_statements": SQLITE_CACHED_STATEMENTS},
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
