@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from .context import JobContext
 from .search import Searched, search_and_store
 from .state import clear_watermarks, read_watermark, write_watermark
@@ -54,10 +56,16 @@ def sync_changed(ctx: JobContext) -> Searched:
     """Every item updated since the last run that read all changes (less the overlap), and never less than the
     configured window (`NRT_EVENTS_DAYS`): after a three-day outage the next run covers the three days."""
     since = ctx.started - ctx.settings.nrt_window
-    last = read_watermark(ctx.session, CHANGES_WATERMARK)
+    last = changes_read_until(ctx)
     if last is not None:
-        since = min(since, last.replace(tzinfo=ctx.started.tzinfo) - ctx.settings.sync_overlap)
+        since = min(since, last)
     return search_and_store(ctx, "", "updated", since)
+
+
+def changes_read_until(ctx: JobContext) -> datetime | None:
+    """When the last run that read all changes began, less the overlap; None before the first such run."""
+    last = read_watermark(ctx.session, CHANGES_WATERMARK)
+    return None if last is None else last.replace(tzinfo=ctx.started.tzinfo) - ctx.settings.sync_overlap
 
 
 def remember_changes_read(ctx: JobContext, changed: Searched) -> None:

@@ -24,7 +24,7 @@ def nrt_events(ctx: JobContext) -> None:
     if per_item_timelines(ctx):
         timelines.sync_timelines(ctx, changed.rows)
     else:
-        listings.read_changes(ctx, changed.rows, changed.since)
+        listings.read_changes(ctx, changed.rows, items.changes_read_until(ctx) or changed.since)
     items.remember_changes_read(ctx, changed)
     timelines.read_unread(ctx)
     transfers.reconcile_transfers(ctx)

@@ -125,13 +125,15 @@ def _read_reviews(ctx: JobContext, pulls: list[dict]) -> None:
 
 
 def read_changes(ctx: JobContext, changed_rows: list[dict], since: datetime) -> None:
-    """What changed since `since`: each repo's listings from then, the reviews of every changed PR (fifty to a
-    query), and the items created since then marked read."""
+    """What changed since `since`: each repo's listings from then, the reviews of the PRs updated since then
+    (fifty to a query; one without `updated_at` counts as updated), and the items created since then marked
+    read."""
     window = (since.replace(tzinfo=None), ctx.started.replace(tzinfo=None))
     for repo in ctx.repos:
         if ctx.deadline.passed:
             ctx.report.stopped_early = True
             return
         sync_repo_events(ctx, repo, since)
-    sync_reviews(ctx, [row for row in changed_rows if row.get("pull_request") is not None])
+    pulls = [row for row in changed_rows if row.get("pull_request") is not None]
+    sync_reviews(ctx, [row for row in pulls if (row.get("updated_at") or window[1]) >= window[0]])
     mark_read(ctx, [item for repo in ctx.repos for item in stored_items(ctx, repo, window)])

@@ -128,3 +128,11 @@ def test_a_failed_reviews_query_leaves_its_pull_requests_unread_and_the_next_run
     load(app_env, monkeypatch, "listings")
     assert fetch(app_env, Event, (904, 12)) is not None
     assert {r.item_id for r in rows(app_env, TimelineRead)} == {11, 12}
+
+
+def test_a_later_run_reads_reviews_only_of_pull_requests_updated_since_its_last_pass(github, invoke, app_env):
+    history(github)
+    invoke("nrt_events")
+    before = github.requests["graphql"]
+    invoke("nrt_events")
+    assert github.requests["graphql"] == before, "the PR updated 20 hours ago was read by the first run"
