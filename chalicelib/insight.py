@@ -48,6 +48,20 @@ class Dialect:
             return f"(SELECT string_agg(l ->> 'name', ', ') FROM unnest({column}) AS l)"
         return f"(SELECT group_concat(json_extract(value, '$.name'), ', ') FROM json_each({column}))"
 
+    def first_join(self, first_row: str, columns: dict[str, str]) -> str:
+        """Joins each item to the first row of a per-item query (`first_row`: its FROM ... LIMIT 1), naming
+        `columns` as `f.<name>`: on PostgreSQL one index probe per item (LATERAL). SQLite has no LATERAL: there
+        `first_of` asks once per column."""
+        if not self.postgresql:
+            return ""
+        selected = ", ".join(f"{expression} AS {name}" for name, expression in columns.items())
+        return f"LEFT JOIN LATERAL (SELECT {selected} {first_row}) f ON TRUE"
+
+    def first_of(self, first_row: str, columns: dict[str, str]) -> str:
+        if self.postgresql:
+            return ", ".join(f"f.{name} AS {name}" for name in columns)
+        return ", ".join(f"(SELECT {expression} {first_row}) AS {name}" for name, expression in columns.items())
+
     def month(self, column: str) -> str:
         return f"to_char({column}, 'YYYY-MM')" if self.postgresql else f"strftime('%Y-%m', {column})"
 
@@ -84,6 +98,8 @@ def view_definitions(d: Dialect) -> dict[str, str]:
         f"AND {is_person('e.username', event_user, d)} AND e.username <> i.username "
         f"AND {maintainer_at('e.username', 'e.author_association', 'e.created_at')}"
     )
+    first_response = f"FROM events e WHERE e.issue_id = i.id AND {response} ORDER BY e.created_at, e.id LIMIT 1"
+    responded = {"responded_at": "e.created_at", "responder": "e.username"}
     outside_comment = (
         f"c.event = 'commented' AND "
         f"{outsider_at('c.username', 'c.author_association', comment_user, 'c.created_at', d)}"
@@ -96,20 +112,17 @@ def view_definitions(d: Dialect) -> dict[str, str]:
             SELECT id, 'pr' AS kind, org, repo, number, title, html_url, username, "user", author_association,
                    state, created_at, closed_at, merged, labels, reactions FROM pull_requests""",
         "first_response": f"""
-            SELECT i.id, i.kind, i.org, i.repo, i.number, i.title, i.html_url, i.username AS author, i.state,
-                   i.created_at, i.closed_at, {d.label_names("i.labels")} AS labels, r.responded_at,
-                   (SELECT e.username FROM events e WHERE e.issue_id = i.id AND {response}
-                    ORDER BY e.created_at, e.id LIMIT 1) AS responder,
-                   {d.hours("r.responded_at", "i.created_at")} AS hours_to_first_response,
+            SELECT r.*, {d.hours("r.responded_at", "r.created_at")} AS hours_to_first_response,
                    CASE WHEN r.responded_at IS NULL
-                        THEN {d.hours(f"COALESCE(i.closed_at, {d.now()})", "i.created_at")} END AS hours_waiting,
-                   CASE WHEN EXISTS (SELECT 1 FROM timeline_reads t WHERE t.item_id = i.id AND t.outcome = 'read')
+                        THEN {d.hours(f"COALESCE(r.closed_at, {d.now()})", "r.created_at")} END AS hours_waiting,
+                   CASE WHEN EXISTS (SELECT 1 FROM timeline_reads t WHERE t.item_id = r.id AND t.outcome = 'read')
                         THEN 1 ELSE 0 END AS timeline_read
-            FROM all_items i
-            LEFT JOIN (SELECT e.issue_id, MIN(e.created_at) AS responded_at
-                       FROM events e JOIN all_items i ON i.id = e.issue_id
-                       WHERE {response} GROUP BY e.issue_id) r ON r.issue_id = i.id
-            WHERE {outsider_at("i.username", "i.author_association", item_user, "i.created_at", d)}""",
+            FROM (
+              SELECT i.id, i.kind, i.org, i.repo, i.number, i.title, i.html_url, i.username AS author, i.state,
+                     i.created_at, i.closed_at, {d.label_names("i.labels")} AS labels,
+                     {d.first_of(first_response, responded)}
+              FROM all_items i {d.first_join(first_response, responded)}
+              WHERE {outsider_at("i.username", "i.author_association", item_user, "i.created_at", d)}) r""",
         "needs_follow_up": f"""
             SELECT i.id, i.kind, i.org, i.repo, i.number, i.title, i.html_url, {d.label_names("i.labels")} AS labels,
                    c.username AS last_commenter, c.created_at AS last_comment_at,
