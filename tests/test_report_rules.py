@@ -90,6 +90,24 @@ def test_waiting_on_us_lists_unanswered_and_follow_up_items_oldest_first(history
     assert [line.number for line in report.beyond_sla] == [1]
 
 
+def test_an_item_opened_before_the_period_is_listed_as_waiting_but_not_counted_in_it(history, db_url):
+    history.member(MARIA)
+    history.issue(1, OLIVIA, hours=0)
+    history.issue(2, OSCAR, hours=-24 * 60)
+    report = report_of(db_url, history)
+    assert report.overall.outsider_items == 1
+    assert [line.number for line in report.waiting_on_us] == [2, 1]
+
+
+def test_only_the_repos_asked_for_are_counted_and_listed(history, db_url):
+    history.member(MARIA)
+    history.issue(1, OLIVIA, hours=0)
+    history.issue(2, OSCAR, hours=10, repo="gadgets")
+    report = report_of(db_url, history, repos=["gadgets"])
+    assert [h.scope for h in report.headlines] == ["gadgets", "all repos"] and report.overall.outsider_items == 1
+    assert [(line.repo, line.number) for line in report.waiting_on_us] == [("gadgets", 2)]
+
+
 def test_data_as_of_names_each_jobs_last_success(history, db_url):
     history.issue(1, OLIVIA)
     history.session.add(JobRun(job="nrt_events", status="ok", started_at=BASE, finished_at=BASE))
