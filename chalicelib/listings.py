@@ -9,6 +9,7 @@ with the comment's next edit, the per-item timeline (`EVENTS_SOURCE=timelines`) 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 
 from sqlalchemy import select
@@ -50,32 +51,42 @@ def sync_repo_events(ctx: JobContext, repo: str, since: datetime) -> None:
     tracked, org = ctx.settings.tracked_events, ctx.settings.org
     items = stored_items(ctx, repo)
     by_id, by_number = {item["id"]: item for item in items}, {item["number"]: item for item in items}
-    rows: list[dict] = []
-    if tracked - LISTED_APART - TIMELINE_ONLY:
+
+    def issue_events() -> Iterator[list[dict]]:
         for event in ctx.api.repo_issue_events(org, repo, since):
             item = by_id.get((event.get("issue") or {}).get("id"))
             if item is not None and event.get("event") in tracked:
-                rows += rows_of(ctx, EVENTS, [{k: v for k, v in event.items() if k != "issue"}], item)
-                rows = _flush(ctx, rows)
-    if "commented" in tracked:
+                yield rows_of(ctx, EVENTS, [{k: v for k, v in event.items() if k != "issue"}], item)
+
+    def comments() -> Iterator[list[dict]]:
         for comment in ctx.api.repo_comments(org, repo, since):
             item = by_number.get(_number(comment.get("issue_url")))
             if item is not None:
-                rows += rows_of(ctx, EVENTS, [{**comment, "event": "commented", "actor": comment.get("user")}], item)
-                rows = _flush(ctx, rows)
-    _flush(ctx, rows, at=1)
+                yield rows_of(ctx, EVENTS, [{**comment, "event": "commented", "actor": comment.get("user")}], item)
+
+    if tracked - LISTED_APART - TIMELINE_ONLY:
+        _store_streamed(ctx, issue_events())
+    if "commented" in tracked:
+        _store_streamed(ctx, comments())
 
 
 STORE_EVERY = 5000
 
 
-def _flush(ctx: JobContext, rows: list[dict], at: int = STORE_EVERY) -> list[dict]:
-    """Store the rows gathered so far once there are `at` of them; what is left to gather."""
-    if len(rows) < at:
-        return rows
+def _store_streamed(ctx: JobContext, batches: Iterable[list[dict]]) -> None:
+    """Store event rows as they stream in, STORE_EVERY at a time (each chunk committed)."""
+    rows: list[dict] = []
+    for batch in batches:
+        rows += batch
+        if len(rows) >= STORE_EVERY:
+            _store_events(ctx, rows)
+            rows = []
+    _store_events(ctx, rows)
+
+
+def _store_events(ctx: JobContext, rows: list[dict]) -> None:
     with committed(ctx.session):
         store(ctx, EVENTS, rows)
-    return []
 
 
 def sync_reviews(ctx: JobContext, pulls: list[dict]) -> None:
@@ -83,11 +94,8 @@ def sync_reviews(ctx: JobContext, pulls: list[dict]) -> None:
     stream in."""
     if "reviewed" not in ctx.settings.tracked_events or not pulls:
         return
-    rows: list[dict] = []
-    for pull, reviews in ReviewsAPI(ctx.api, ctx.settings.reviews_via).of(pulls):
-        rows += rows_of(ctx, EVENTS, reviews, pull)
-        rows = _flush(ctx, rows)
-    _flush(ctx, rows, at=1)
+    found = ReviewsAPI(ctx.api, ctx.settings.reviews_via).of(pulls)
+    _store_streamed(ctx, (rows_of(ctx, EVENTS, reviews, pull) for pull, reviews in found))
 
 
 def mark_read(ctx: JobContext, items: list[dict]) -> None:
