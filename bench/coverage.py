@@ -13,15 +13,12 @@ bench/results/coverage.json.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import os
 import random
 import tempfile
 from datetime import UTC, datetime, timedelta
 
 from bench import scenario
-from bench.scenario import ORG, ROOT
 from chalicelib import config
 from chalicelib.context import Deadline
 from chalicelib.models import TimelineRead, create_db_session
@@ -66,8 +63,7 @@ def main() -> int:
     pages = give_every_item_a_timeline(fake)
     workdir = tempfile.mkdtemp(prefix="bench-coverage-")
     db_url = f"sqlite:///{workdir}/bench.db"
-    os.environ.update(GITHUB_API_URL=fake.api, GITHUB_ORG=ORG, GH_TOKEN="bench-token", DB_URL=db_url)
-    os.environ.pop("GITHUB_REPOS", None)
+    scenario.aim_the_app_at(fake, DB_URL=db_url)
     config.reset_caches()
     logging.basicConfig(level=logging.WARNING)
     import backfill
@@ -113,9 +109,7 @@ def main() -> int:
         f"full coverage after {runs} nrt_events runs: {hours:.1f} hours at {CORE_LIMIT} core requests/hour; "
         f"{core} core requests against {pages} for backfill --events (ratio {core / pages:.2f})"
     )
-    results = ROOT / "bench" / "results"
-    results.mkdir(exist_ok=True)
-    (results / "coverage.json").write_text(json.dumps(result, indent=2))
+    scenario.save_result("coverage", result)
     return 0
 
 

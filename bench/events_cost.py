@@ -13,7 +13,6 @@ bench/results/events_cost.json.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import math
 import os
@@ -23,7 +22,7 @@ import tempfile
 from datetime import UTC, datetime, timedelta
 
 from bench import scenario
-from bench.scenario import ORG, ROOT
+from bench.scenario import ROOT
 from chalicelib.config import DEFAULT_REPOS
 from chalicelib.models import Event, create_db_session
 from tests.fake_github import commented, reviewed, serve, ts, user
@@ -125,10 +124,7 @@ def main() -> int:
     fake, server = serve(lambda url: scenario.build(url, now, items=args.items * args.scale))
     scenario.full_history(fake, now)
     workdir = tempfile.mkdtemp(prefix="bench-events-")
-    os.environ.update(
-        GITHUB_API_URL=fake.api, GITHUB_ORG=ORG, GH_TOKEN="bench-token", LOCAL_TIME_BUDGET_SECONDS="100000"
-    )
-    os.environ.pop("GITHUB_REPOS", None)
+    scenario.aim_the_app_at(fake, LOCAL_TIME_BUDGET_SECONDS="100000")
     logging.basicConfig(level=logging.WARNING)
     since = now - timedelta(days=365 * scenario.YEARS + 1)
     per_item_db, ours_db = f"sqlite:///{workdir}/per-item.db", f"sqlite:///{workdir}/listings.db"
@@ -183,9 +179,7 @@ def main() -> int:
         f"peak memory of the sync process: per-item load {per_item_memory} MB, our load {ours_memory} MB, "
         f"nrt_events {steady_memory} MB"
     )
-    results = ROOT / "bench" / "results"
-    results.mkdir(exist_ok=True)
-    (results / f"events_cost_x{args.scale}.json").write_text(json.dumps(result, indent=2))
+    scenario.save_result(f"events_cost_x{args.scale}", result)
     return 0 if same and caught_up else 1
 
 

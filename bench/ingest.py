@@ -12,23 +12,20 @@ Writes bench/results/ingest.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import resource
 import sys
 import time
 from itertools import islice
-from pathlib import Path
 
 from sqlalchemy import text
 
+from bench.scenario import save_result
 from chalicelib.entities import issue_row
 from chalicelib.models import Issue, create_all, create_db_session, get_engine
 from chalicelib.store import upsert
 from tests.fake_github import item, user
-
-ROOT = Path(__file__).resolve().parents[1]
 
 BATCH = 1000
 REPOS = ["amplify-js", "amplify-cli", "amplify-ui", "docs"]
@@ -144,20 +141,16 @@ def main() -> int:
         f"peak memory: {peak:.0f} MB (before the batched phases: {memory_before:.0f} MB; batches of {BATCH} "
         f"rows streamed from a generator, never the whole set)"
     )
-    results = ROOT / "bench" / "results"
-    results.mkdir(exist_ok=True)
-    (results / "ingest.json").write_text(
-        json.dumps(
-            {
-                "rows": args.rows,
-                "baseline": {"rows": base_rows, "rows_per_second": round(base_rate)},
-                "phases": phases,
-                "first_insert_speedup": round(speedup, 1),
-                "peak_memory_mb": round(peak),
-                "memory_before_batches_mb": round(memory_before),
-            },
-            indent=2,
-        )
+    save_result(
+        "ingest",
+        {
+            "rows": args.rows,
+            "baseline": {"rows": base_rows, "rows_per_second": round(base_rate)},
+            "phases": phases,
+            "first_insert_speedup": round(speedup, 1),
+            "peak_memory_mb": round(peak),
+            "memory_before_batches_mb": round(memory_before),
+        },
     )
     return 0
 

@@ -12,8 +12,6 @@ bench/results/report_speed_<dialect>_x<scale>.json.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -22,7 +20,6 @@ from sqlalchemy import text
 
 from bench import scenario
 from bench.events_cost import load
-from bench.scenario import ORG, ROOT
 from chalicelib.models import get_engine
 from chalicelib.report import build_report
 from tests.fake_github import serve
@@ -54,10 +51,7 @@ def main() -> int:
     now = datetime.now(UTC).replace(microsecond=0)
     fake, server = serve(lambda url: scenario.build(url, now, items=5418 * args.scale))
     scenario.full_history(fake, now)
-    os.environ.update(
-        GITHUB_API_URL=fake.api, GITHUB_ORG=ORG, GH_TOKEN="bench-token", LOCAL_TIME_BUDGET_SECONDS="100000"
-    )
-    os.environ.pop("GITHUB_REPOS", None)
+    scenario.aim_the_app_at(fake, LOCAL_TIME_BUDGET_SECONDS="100000")
     db_url = args.db or f"sqlite:///{tempfile.mkdtemp(prefix='bench-report-')}/report.db"
     load(fake, db_url, "listings", now - timedelta(days=365 * scenario.YEARS + 1), now)
     server.shutdown()
@@ -82,9 +76,7 @@ def main() -> int:
         f"({result['outsider_items_in_period']} outsider items) in {ours:.2f} s; reading its four views whole "
         f"(the baseline) {baseline:.2f} s; ratio {result['ratio']}"
     )
-    results = ROOT / "bench" / "results"
-    results.mkdir(exist_ok=True)
-    (results / f"report_speed_{engine.dialect.name}_x{args.scale}.json").write_text(json.dumps(result, indent=2))
+    scenario.save_result(f"report_speed_{engine.dialect.name}_x{args.scale}", result)
     return 0
 
 

@@ -11,7 +11,6 @@ warm, backfill by calendar quarter. Prints a table and writes bench/results/requ
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import sys
@@ -20,7 +19,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from bench import scenario
-from bench.scenario import ORG, ROOT
+from bench.scenario import ORG
 from chalicelib import config
 from chalicelib.config import DEFAULT_REPOS
 from chalicelib.runner import run_job
@@ -172,14 +171,7 @@ def main() -> int:
     now = datetime.now(UTC).replace(microsecond=0)
     fake, server = serve(lambda url: scenario.build(url, now, items=args.items))
     workdir = tempfile.mkdtemp(prefix="bench-requests-")
-    os.environ.update(
-        GITHUB_API_URL=fake.api,
-        GITHUB_ORG=ORG,
-        GH_TOKEN="bench-token",
-        DB_URL=f"sqlite:///{workdir}/bench.db",
-        LOCAL_TIME_BUDGET_SECONDS="100000",
-    )
-    os.environ.pop("GITHUB_REPOS", None)
+    scenario.aim_the_app_at(fake, DB_URL=f"sqlite:///{workdir}/bench.db", LOCAL_TIME_BUDGET_SECONDS="100000")
     config.reset_caches()
     import logging
 
@@ -227,12 +219,8 @@ def main() -> int:
     print()
     for name, figure in targets.items():
         print(f"{name}: {figure['value']} (target {figure['target']}): {'met' if figure['met'] else 'MISSED'}")
-    results = ROOT / "bench" / "results"
-    results.mkdir(exist_ok=True)
-    (results / "requests.json").write_text(
-        json.dumps(
-            {"measured_at": now.isoformat(), "items": len(fake.items), "jobs": meter.rows, "targets": targets}, indent=2
-        )
+    scenario.save_result(
+        "requests", {"measured_at": now.isoformat(), "items": len(fake.items), "jobs": meter.rows, "targets": targets}
     )
     return 0
 

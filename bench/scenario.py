@@ -3,6 +3,8 @@ over three years (one repo well over 2,500), recent activity, members, timelines
 
 from __future__ import annotations
 
+import json
+import os
 import random
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -125,3 +127,17 @@ def full_history(fake: FakeGitHub, now: datetime, seed: int = 13) -> None:
                 )
             )
         fake.timelines[payload["id"]] = events
+
+
+def aim_the_app_at(fake: FakeGitHub, **settings: str) -> None:
+    """The environment the app's commands read, set for the fake org: every repo of it, a token it accepts, and
+    `settings` on top."""
+    os.environ.update(GITHUB_API_URL=fake.api, GITHUB_ORG=ORG, GH_TOKEN="bench-token", **settings)
+    os.environ.pop("GITHUB_REPOS", None)
+
+
+def save_result(name: str, result: dict) -> None:
+    """bench/results/<name>.json (the folder is not committed: the README carries the figures)."""
+    results = ROOT / "bench" / "results"
+    results.mkdir(exist_ok=True)
+    (results / f"{name}.json").write_text(json.dumps(result, indent=2))
