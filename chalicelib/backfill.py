@@ -17,6 +17,8 @@ from .models import BackfillCheckpoint
 from .search import store_items
 
 KINDS = {"issues": "is:issue", "prs": "is:pr"}
+# The checkpoint kind of a repo whose listings, reviews and fallback timelines were read for a period.
+EVENTS_KIND = "events"
 SEARCHES_PER_MINUTE = 30
 
 
@@ -140,6 +142,37 @@ def checkpoint(ctx: JobContext, done: WindowDone) -> None:
             window_start=parse_timestamp(done.window.start),
             window_end=parse_timestamp(done.window.end),
             items=len(done.rows),
+            completed_at=parse_timestamp(datetime.now(UTC)),
+        )
+    )
+    ctx.session.commit()
+
+
+def repos_without_events(ctx: JobContext, plan: BackfillPlan) -> list[str]:
+    """The plan's repos whose events for the period are not checkpointed yet (all of them with `restart`)."""
+    pending = []
+    for repo in plan.repos:
+        if plan.restart:
+            ctx.session.execute(
+                delete(BackfillCheckpoint).where(
+                    BackfillCheckpoint.repo == repo, BackfillCheckpoint.kind == EVENTS_KIND
+                )
+            )
+            ctx.session.commit()
+        if not load_coverage(ctx.session, repo, EVENTS_KIND).covers(plan.window):
+            pending.append(repo)
+    return pending
+
+
+def checkpoint_events(ctx: JobContext, plan: BackfillPlan, repo: str) -> None:
+    """The repo's events of the period are all stored: a resumed backfill does not read them again."""
+    ctx.session.merge(
+        BackfillCheckpoint(
+            repo=repo,
+            kind=EVENTS_KIND,
+            window_start=parse_timestamp(plan.since),
+            window_end=parse_timestamp(plan.until),
+            items=0,
             completed_at=parse_timestamp(datetime.now(UTC)),
         )
     )

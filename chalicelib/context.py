@@ -71,6 +71,8 @@ class RunReport:
     pages_fetched: int = 0
     pages_not_modified: int = 0
     coverage_reads: int = 0
+    timeline_fallbacks: int = 0
+    listings_refused: list[str] = field(default_factory=list)
     stopped_early: bool = False
     warnings: list[str] = field(default_factory=list)
     repos: dict[str, Any] = field(default_factory=dict)
@@ -113,6 +115,8 @@ class RunReport:
             "skipped": self.skipped,
             "timeline_pages": {"fetched": self.pages_fetched, "not_modified": self.pages_not_modified},
             "never_read_timelines_asked": self.coverage_reads,
+            "timelines_instead_of_listings": self.timeline_fallbacks,
+            "listings_refused": self.listings_refused,
             "stopped_early": self.stopped_early,
             "unknown_repos": self.unknown_repos,
             "warnings": self.warnings[:50],
@@ -132,6 +136,10 @@ class RunReport:
             parts.append(f"timeline pages {self.pages_fetched} fetched / {self.pages_not_modified} not modified")
         if self.coverage_reads:
             parts.append(f"{self.coverage_reads} never-read timelines asked")
+        if self.listings_refused:
+            parts.append(f"listings refused or cut short: {', '.join(self.listings_refused)}")
+        if self.timeline_fallbacks:
+            parts.append(f"{self.timeline_fallbacks} timelines read where the listings could not prove the events")
         if self.stopped_early:
             parts.append("stopped early (time limit), the next run continues")
         if self.warnings:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import logging
 import math
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -157,17 +158,41 @@ class SearchWindow:
     complete: bool = True
 
 
+# GitHub's words when a whole GraphQL query timed out or broke on its side: asking again may work.
+_TRANSIENT_GRAPHQL = re.compile(r"timeout|timed out|something went wrong|try again", re.IGNORECASE)
+
+
+@dataclass
+class GraphQLResult:
+    """A GraphQL answer: the `data` GitHub resolved and the `errors` beside it (each with its `path`)."""
+
+    data: dict
+    errors: list[dict] = field(default_factory=list)
+
+    def failed(self, field_name: str) -> dict[int, str]:
+        """Entries of the list `field_name` that an error concerns (index -> GitHub's message)."""
+        found: dict[int, str] = {}
+        for error in self.errors:
+            index = _entry_of(error)
+            if index is not None and error["path"][0] == field_name:
+                found.setdefault(index, f"{error.get('type') or 'error'}: {error.get('message', '')}")
+        return found
+
+    def unplaced(self) -> list[str]:
+        """Messages of errors that name no list entry (the caller warns of them)."""
+        return [str(error.get("message", error)) for error in self.errors if _entry_of(error) is None]
+
+
+def _entry_of(error: dict) -> int | None:
+    path = error.get("path")
+    return path[1] if isinstance(path, list) and len(path) >= 2 and isinstance(path[1], int) else None
+
+
 def origin(url: str) -> tuple[str, str, int | None]:
     """(scheme, host, port) with default ports spelled out, so `https://h` and `https://h:443` are one origin."""
     parts = urlsplit(url)
     default = {"https": 443, "http": 80}.get(parts.scheme)
     return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port or default
-
-
-def _before(stamp: str | None, moment: datetime) -> bool:
-    if not stamp:
-        return False
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00")) < moment
 
 
 def _iso(moment: datetime) -> str:
@@ -265,19 +290,42 @@ class GitHubAPI:
         base = self.base_url
         return base[: -len("/v3")] + "/graphql" if base.endswith("/api/v3") else base + "/graphql"
 
-    def graphql(self, query: str, variables: dict) -> dict:
-        """One GraphQL query through the same rules (auth, origin, retries, limits, deadline); its `data`.
+    def graphql(self, query: str, variables: dict) -> GraphQLResult:
+        """One GraphQL query through the same rules (auth, origin, retries, limits, deadline).
 
-        GraphQL answers 200 with `errors` when a query fails: that is a GitHubAPIError too."""
-        response = self.request("POST", self.graphql_url(), json_body={"query": query, "variables": variables})
-        body = response.data or {}
-        if body.get("errors"):
-            messages = "; ".join(str(error.get("message", error)) for error in body["errors"][:3])
-            raise GitHubAPIError(200, _shown_url(response.url), f"GraphQL: {messages}")
-        cost = (body.get("data") or {}).get("rateLimit", {}).get("cost")
-        if cost:
-            self.stats.add(graphql_points=cost)
-        return body.get("data") or {}
+        GitHub answers 200 with `errors` beside the `data` it could resolve: those come back together, for the
+        caller to keep what resolved. `RATE_LIMITED` is waited out like a 403 (inside the deadline) and a
+        failure of the whole query that GitHub calls a timeout is retried with backoff; any other failure of
+        the whole query is a GitHubAPIError."""
+        attempt = 0
+        while True:
+            response = self.request("POST", self.graphql_url(), json_body={"query": query, "variables": variables})
+            body = response.data if isinstance(response.data, dict) else {}
+            errors = [
+                error if isinstance(error, dict) else {"message": str(error)} for error in body.get("errors") or []
+            ]
+            data = body.get("data") if isinstance(body.get("data"), dict) else None
+            shown, messages = _shown_url(response.url), "; ".join(str(e.get("message", e)) for e in errors[:3])
+            if any(error.get("type") == "RATE_LIMITED" for error in errors):
+                attempt = self._retry_after_limit(attempt, 200, shown, self._graphql_reset_wait(), messages)
+                continue
+            if errors and not data:
+                if any(_TRANSIENT_GRAPHQL.search(str(error.get("message", ""))) for error in errors):
+                    attempt = self._retry_or_raise(attempt, 200, shown, f"GraphQL: {messages}")
+                    continue
+                raise GitHubAPIError(200, shown, f"GraphQL: {messages}")
+            cost = ((data or {}).get("rateLimit") or {}).get("cost")
+            if isinstance(cost, int) and not isinstance(cost, bool):
+                self.stats.add(graphql_points=cost)
+            return GraphQLResult(data or {}, errors)
+
+    def _graphql_reset_wait(self) -> float:
+        """Seconds until the GraphQL budget resets, by the last answer's headers (a minute when they do not say)."""
+        with self._bucket_lock:
+            state = self._buckets.get("graphql")
+        if state is None or state[1] <= self.clock():
+            return SECONDARY_LIMIT_DEFAULT_WAIT
+        return state[1] - self.clock() + RESET_MARGIN_SECONDS
 
     def request(
         self,
@@ -332,7 +380,7 @@ class GitHubAPI:
                 continue
             wait = self._secondary_wait(raw)
             if wait is not None:
-                attempt = self._retry_after_limit(attempt, raw, url, wait)
+                attempt = self._retry_after_limit(attempt, raw.status_code, _shown_url(url), wait, _message(raw))
                 continue
             if raw.status_code in RETRYABLE_STATUSES:
                 attempt = self._retry_or_raise(attempt, raw.status_code, url, _message(raw))
@@ -470,21 +518,14 @@ class GitHubAPI:
         """Names of the org's repositories that are not archived."""
         return [repo["name"] for repo in self.org_repos(org) if not repo.get("archived")]
 
-    def repo_issue_events(self, org: str, repo: str, since: datetime) -> Iterator[dict]:
+    def repo_issue_events(self, org: str, repo: str, since: datetime) -> IssueEventsWalk:
         """Every issue event of the repo (labels, assignments, closes, merges...; not comments, reviews,
-        cross-references or commits) from `since` on. GitHub lists them newest first and takes no `since`, so
-        paging stops after the first page that ends before it."""
-        first = self.get(f"/repos/{org}/{repo}/issues/events", params={"per_page": PAGE_SIZE})
-        for response in self.pages(first):
-            events = response.data or []
-            yield from (event for event in events if not _before(event.get("created_at"), since))
-            if events and _before(events[-1].get("created_at"), since):
-                return
+        cross-references or commits) from `since` on, with what the walk proved (see `IssueEventsWalk`)."""
+        return IssueEventsWalk(self, f"/repos/{org}/{repo}/issues/events", since)
 
-    def repo_comments(self, org: str, repo: str, since: datetime) -> Iterator[dict]:
+    def repo_comments(self, org: str, repo: str, since: datetime) -> CommentsWalk:
         """Every comment on the repo's issues and PRs created or edited since `since`, oldest change first."""
-        params = {"since": _iso(since), "sort": "updated", "direction": "asc"}
-        yield from self.paginate(f"/repos/{org}/{repo}/issues/comments", params)
+        return CommentsWalk(self, f"/repos/{org}/{repo}/issues/comments", since)
 
     def list_members(self, org: str) -> list[dict]:
         """The org's members (all of them with a token that can read the org; only public ones without)."""
@@ -551,13 +592,11 @@ class GitHubAPI:
             return SECONDARY_LIMIT_DEFAULT_WAIT
         return None
 
-    def _retry_after_limit(self, attempt: int, raw: requests.Response, url: str, wait: float) -> int:
+    def _retry_after_limit(self, attempt: int, status: int, shown_url: str, wait: float, message: str) -> int:
         if attempt >= self.max_retries:
-            raise GitHubAPIError(
-                raw.status_code, _shown_url(url), f"still rate limited after {attempt} waits: " + _message(raw)
-            )
-        log.warning("GitHub rate limit (%d) on %s: waiting %.0fs as told", raw.status_code, _shown_url(url), wait)
-        self.wait(wait, f"GitHub's secondary rate limit ({raw.status_code})")
+            raise GitHubAPIError(status, shown_url, f"still rate limited after {attempt} waits: {message}")
+        log.warning("GitHub rate limit (%d) on %s: waiting %.0fs as told", status, shown_url, wait)
+        self.wait(wait, f"GitHub's rate limit ({status}: {message[:80]})")
         self.stats.add(retries=1, rate_limit_waits=1, waited_seconds=wait)
         return attempt + 1
 
@@ -617,6 +656,98 @@ def _shown_url(url: str) -> str:
     if "token" in parts.query.lower():
         shown = f"{parts.scheme}://{parts.netloc}{parts.path}"
     return shown if len(shown) <= MAX_SHOWN_URL else shown[: MAX_SHOWN_URL - 1] + "…"
+
+
+class ListingWalk:
+    """One walk over a repo-wide listing, iterated once. GitHub may refuse a page (422 "pagination is limited"
+    past some depth, 403, 404, 451) or fail it after retries: the walk then ends, `refused` says why, and what
+    it yielded before stays good. `problem` names anything that keeps the walk from proving it read all."""
+
+    def __init__(self, api: GitHubAPI, path: str, since: datetime):
+        self.api, self.path, self.since = api, path, since
+        self.refused: GitHubAPIError | None = None
+        self.problem: str | None = None
+        self.pages_read = 0
+
+    def __iter__(self) -> Iterator[dict]:
+        try:
+            yield from self._walk()
+        except GitHubAPIError as error:
+            self.refused = error
+            self.problem = (
+                f"GitHub refused page {self.pages_read + 1} ({error.status or 'unreachable'}: {error.message})"
+            )
+
+    def _pages(self, params: dict) -> Iterator[tuple[Response, list]]:
+        for response in self.api.pages(self.api.get(self.path, params={"per_page": PAGE_SIZE, **params})):
+            if not isinstance(response.data, list):
+                raise GitHubAPIError(response.status, _shown_url(response.url), "a listing page that is not a list")
+            self.pages_read += 1
+            yield response, response.data
+
+    def _walk(self) -> Iterator[dict]:
+        raise NotImplementedError
+
+
+class IssueEventsWalk(ListingWalk):
+    """The issue events listing, newest first; it takes no `since`, so paging stops after the first page that
+    reaches before it.
+
+    `proven_from`: every issue event created at or after it was read, or None when nothing is proven. The walk
+    proves `since` when it reached before it, or when the listing ended on a page that was not full (its first
+    event ever). One that ends early (a full last page without `rel="next"`) or is refused proves only what lies
+    after its oldest event; one that meets an event newer than an earlier one proves nothing."""
+
+    proven_from: datetime | None = None
+
+    def _walk(self) -> Iterator[dict]:
+        oldest: datetime | None = None
+        in_order = True
+        for response, events in self._pages({}):
+            for event in events:
+                created = _parsed(event.get("created_at") if isinstance(event, dict) else None)
+                if created is not None:
+                    if oldest is not None and created > oldest and in_order:
+                        in_order, self.problem = False, f"events out of order on page {self.pages_read}"
+                    oldest = created if oldest is None else min(oldest, created)
+                if created is None or created >= self.since:
+                    yield event
+            self.proven_from = self._proof(oldest, in_order)
+            if oldest is not None and oldest < self.since:
+                self.proven_from = self.since if in_order else None
+                return
+            if not response.next_url:
+                if len(events) < PAGE_SIZE:
+                    self.proven_from = self.since if in_order else None
+                else:
+                    self.problem = self.problem or f"the listing ended on a full page ({self.pages_read}) with no next"
+                return
+
+    @staticmethod
+    def _proof(oldest: datetime | None, in_order: bool) -> datetime | None:
+        """What a walk cut off here proves: every event after its oldest (events of that second may go on)."""
+        return oldest + timedelta(seconds=1) if in_order and oldest is not None else None
+
+
+class CommentsWalk(ListingWalk):
+    """The comments listing from `since`, oldest change first; `complete` once it was walked to its end."""
+
+    complete = False
+
+    def _walk(self) -> Iterator[dict]:
+        params = {"since": _iso(self.since), "sort": "updated", "direction": "asc"}
+        for _response, comments in self._pages(params):
+            yield from comments
+        self.complete = True
+
+
+def _parsed(stamp) -> datetime | None:
+    if not isinstance(stamp, str):
+        return None
+    try:
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return None
 
 
 @dataclass
@@ -681,7 +812,7 @@ query($ids: [ID!]!) {
       reviews(first: 100) {
         pageInfo { hasNextPage }
         nodes {
-          id databaseId body state submittedAt url authorAssociation
+          id fullDatabaseId body state submittedAt url authorAssociation
           commit { oid }
           author {
             __typename login avatarUrl url
@@ -704,33 +835,77 @@ class ReviewsAPI:
 
     REST has no bulk listing of reviews (one request per PR); GraphQL reads fifty PRs' reviews in one query, on
     its own budget. `via="rest"` keeps the REST path (GitHub Enterprise Server versions or tokens without
-    GraphQL); a PR with more than 100 reviews is read by REST either way."""
+    GraphQL). A PR GraphQL could not answer whole (an error at its node, more than 100 reviews, a node of
+    another shape) is read by REST; one REST cannot read either (gone, refused) comes back as None, and `warn`
+    is told why."""
 
-    def __init__(self, api: GitHubAPI, via: str = "graphql"):
+    def __init__(self, api: GitHubAPI, via: str = "graphql", warn: Callable[[str], None] = log.warning):
         self.api = api
         self.via = via
+        self.warn = warn
 
-    def of(self, pulls: list[dict]) -> Iterator[tuple[dict, list[dict]]]:
-        """Each PR with its reviews, for rows with `id`, `node_id`, `org`, `repo` and `number`; read one query (or
-        one PR) at a time as the caller consumes them, so memory does not grow with the number of PRs."""
+    def of(self, pulls: list[dict]) -> Iterator[tuple[dict, list[dict] | None]]:
+        """Each PR with its reviews (None: they could not be read), for rows with `id`, `node_id`, `org`, `repo`
+        and `number`; read one query (or one PR) at a time as the caller consumes them, so memory does not grow
+        with the number of PRs."""
         if self.via == "rest":
             for pull in pulls:
-                yield pull, self.rest(pull)
+                yield pull, self._rest_or_none(pull)
             return
         for start in range(0, len(pulls), REVIEW_BATCH):
             batch = pulls[start : start + REVIEW_BATCH]
-            data = self.api.graphql(REVIEWS_QUERY, {"ids": [pull["node_id"] for pull in batch]})
-            nodes = {node["id"]: node for node in data.get("nodes") or [] if node}
-            for pull in batch:
-                node = nodes.get(pull["node_id"])
-                if node is None or node["reviews"]["pageInfo"]["hasNextPage"]:
-                    yield pull, self.rest(pull)
-                else:
-                    yield pull, [rest_review(review, node["url"]) for review in node["reviews"]["nodes"]]
+            result = self.api.graphql(REVIEWS_QUERY, {"ids": [pull["node_id"] for pull in batch]})
+            failed = result.failed("nodes")
+            for message in result.unplaced():
+                self.warn(f"GraphQL reviews query: {message}")
+            nodes = result.data.get("nodes")
+            nodes = nodes if isinstance(nodes, list) else []
+            for index, pull in enumerate(batch):
+                node = nodes[index] if index < len(nodes) and index not in failed else None
+                reviews = graphql_reviews(node, pull["node_id"])
+                if reviews is None:
+                    if index in failed:
+                        self.warn(f"GraphQL could not read the reviews of {_pull_name(pull)} ({failed[index]}): REST")
+                    reviews = self._rest_or_none(pull)
+                yield pull, reviews
 
     def rest(self, pull: dict) -> list[dict]:
         reviews = self.api.paginate(f"/repos/{pull['org']}/{pull['repo']}/pulls/{pull['number']}/reviews")
         return [{**review, "state": (review.get("state") or "").lower(), "event": "reviewed"} for review in reviews]
+
+    def _rest_or_none(self, pull: dict) -> list[dict] | None:
+        try:
+            return self.rest(pull)
+        except GitHubAPIError as error:
+            self.warn(f"reviews of {_pull_name(pull)} could not be read ({error}): left for its timeline")
+            return None
+
+
+def _pull_name(pull: dict) -> str:
+    return f"{pull.get('org')}/{pull.get('repo')}#{pull.get('number')}"
+
+
+def graphql_reviews(node, node_id: str) -> list[dict] | None:
+    """A PR node's reviews as REST's `reviewed` events; None when the node does not hold them all in the shape
+    asked (another node, more than 100 reviews, a review without an id), so the caller reads them by REST."""
+    if not isinstance(node, dict) or node.get("id") != node_id or not isinstance(node.get("url"), str):
+        return None
+    reviews = node.get("reviews")
+    if not isinstance(reviews, dict) or (reviews.get("pageInfo") or {}).get("hasNextPage") is not False:
+        return None
+    found = reviews.get("nodes")
+    if not isinstance(found, list) or not all(
+        isinstance(r, dict) and _whole_id(r.get("fullDatabaseId")) for r in found
+    ):
+        return None
+    return [rest_review(review, node["url"]) for review in found]
+
+
+def _whole_id(value) -> int | None:
+    """GraphQL's BigInt (`fullDatabaseId`) is a string of digits; ids past 2^31 only fit there."""
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _api_base_for(web_url: str) -> str:
@@ -741,7 +916,7 @@ def _api_base_for(web_url: str) -> str:
 
 def rest_user(author: dict | None, api_base: str) -> dict | None:
     """A GraphQL actor as the REST user object GitHub's timelines carry (a deleted account is null)."""
-    if not author:
+    if not isinstance(author, dict) or not isinstance(author.get("login"), str):
         return None
     bot = author.get("__typename") == "Bot"
     login = author["login"] + ("[bot]" if bot and not author["login"].endswith("[bot]") else "")
@@ -775,7 +950,7 @@ def rest_review(review: dict, pull_web_url: str) -> dict:
     owner, repo, _, number = urlsplit(pull_web_url).path.strip("/").split("/")[:4]
     pull_api_url = f"{api_base}/repos/{owner}/{repo}/pulls/{number}"
     return {
-        "id": review["databaseId"],
+        "id": _whole_id(review["fullDatabaseId"]),
         "node_id": review["id"],
         "user": rest_user(review.get("author"), api_base),
         "body": review.get("body"),

@@ -68,7 +68,7 @@ def changes_read_until(ctx: JobContext) -> datetime | None:
     return None if last is None else last.replace(tzinfo=ctx.started.tzinfo) - ctx.settings.sync_overlap
 
 
-def remember_changes_read(ctx: JobContext, changed: Searched) -> None:
-    """The next run may start from this one, once its changes and their timelines were all read."""
-    if changed.complete and not ctx.report.stopped_early:
+def remember_changes_read(ctx: JobContext, changed: Searched, events_read: bool = True) -> None:
+    """The next run may start from this one, once its changes and their events were all read."""
+    if changed.complete and events_read and not ctx.report.stopped_early:
         write_watermark(ctx.session, CHANGES_WATERMARK, ctx.started)

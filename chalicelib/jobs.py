@@ -21,11 +21,17 @@ def every_30_min(ctx: JobContext) -> None:
 
 def nrt_events(ctx: JobContext) -> None:
     changed = items.sync_changed(ctx)
+    events_read = True
     if per_item_timelines(ctx):
         timelines.sync_timelines(ctx, changed.rows)
     else:
-        listings.read_changes(ctx, changed.rows, items.changes_read_until(ctx) or changed.since)
-    items.remember_changes_read(ctx, changed)
+        events_read = listings.read_changes(
+            ctx,
+            items.changes_read_until(ctx) or changed.since,
+            read_timelines=lambda chosen: timelines.sync_timelines(ctx, chosen),
+            timeline_budget=lambda: timelines.spare_timelines(ctx),
+        )
+    items.remember_changes_read(ctx, changed, events_read)
     timelines.read_unread(ctx)
     transfers.reconcile_transfers(ctx)
 
@@ -59,7 +65,14 @@ def backfill(
         history.checkpoint(ctx, done)
         progress(done)
     if plan.events and not per_item_timelines(ctx):
-        listings.read_period(ctx, plan.repos, plan.since, history.created_range(plan))
+        listings.read_period(
+            ctx,
+            history.repos_without_events(ctx, plan),
+            plan.since,
+            history.created_range(plan),
+            read_timelines=lambda chosen: timelines.sync_timelines(ctx, chosen),
+            completed=lambda repo: history.checkpoint_events(ctx, plan, repo),
+        )
     if plan.events:
         timelines.read_unread(ctx, created=history.created_range(plan), spare_only=False)
 

@@ -2,6 +2,13 @@
 page, whatever the number of items), and pull requests' reviews in bulk. Each is mapped through the same `EVENTS`
 entity as a timeline's, so the `events` table cannot tell where a row came from.
 
+A listing is not taken on trust. An item counts as read from the listings only when the issue-events walk
+proved it reached back past the item's start (see `github.IssueEventsWalk`), the comments walk ran to its end
+and holds at least as many of the item's comments as GitHub's `comments` count says, and (for a PR) its reviews
+were read whole. Every other item of the pass goes to its own timeline (newest first, within the budget), so a
+refused or truncated listing costs requests, never events. Each repo's progress is kept on its own, so a pass
+that does not fit in one run continues where it stopped.
+
 What only a timeline has (`cross-referenced`, `committed`, review and commit comment threads) is read per item by
 `timelines.py` when it is tracked. A reaction alone changes no comment's `updated_at`: the comments listing sees it
 with the comment's next edit, the per-item timeline (`EVENTS_SOURCE=timelines`) at once.
@@ -9,21 +16,25 @@ with the comment's next edit, the per-item timeline (`EVENTS_SOURCE=timelines`) 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 
 from .context import JobContext
-from .entities import EVENTS, TIMELINE_READS, rows_of, store
+from .entities import EVENTS, TIMELINE_READS, parse_timestamp, rows_of, store
 from .github import REVIEW_BATCH, ReviewsAPI
-from .models import Issue, PullRequest
+from .models import Event, Issue, PullRequest
+from .state import read_watermark, write_watermark
 from .store import committed
 
 # Timeline event types no repo listing carries.
 TIMELINE_ONLY = frozenset({"cross-referenced", "committed", "line-commented", "commit-commented"})
 # Read from their own listings, not from the issue events listing.
 LISTED_APART = frozenset({"commented", "reviewed"})
+# sync_state names of each repo's listing progress (nrt_events): when its last complete pass began.
+CURSOR_PREFIX = "listings:"
 
 
 def needs_timelines(ctx: JobContext) -> bool:
@@ -31,43 +42,113 @@ def needs_timelines(ctx: JobContext) -> bool:
     return bool(ctx.settings.tracked_events & TIMELINE_ONLY)
 
 
-def stored_items(ctx: JobContext, repo: str, created: tuple[datetime, datetime] | None = None) -> list[dict]:
-    """The repo's stored issues and PRs (created within `created`, if given), as event parents."""
+def stored_items(
+    ctx: JobContext,
+    repo: str,
+    created: tuple[datetime, datetime] | None = None,
+    updated_since: datetime | None = None,
+) -> list[dict]:
+    """The repo's stored issues and PRs (created within `created`, or updated since `updated_since`, if given),
+    as event parents."""
     found = []
     for model in (Issue, PullRequest):
         statement = select(
-            model.id, model.node_id, model.number, model.org, model.repo, model.url, model.updated_at, model.created_at
+            model.id,
+            model.node_id,
+            model.number,
+            model.org,
+            model.repo,
+            model.url,
+            model.timeline_url,
+            model.comments,
+            model.updated_at,
+            model.created_at,
         ).where(model.org == ctx.settings.org, model.repo == repo)
         if created is not None:
             statement = statement.where(model.created_at.between(*created))
+        if updated_since is not None:
+            statement = statement.where(or_(model.updated_at >= updated_since, model.updated_at.is_(None)))
         kind = "pr" if model is PullRequest else "issue"
         found += [{**row._mapping, "kind": kind} for row in ctx.session.execute(statement)]
     return found
 
 
-def sync_repo_events(ctx: JobContext, repo: str, since: datetime) -> None:
+@dataclass
+class RepoListing:
+    """What one repo's two listings proved from `since` on (naive UTC, as the tables store time).
+
+    `events_from`: every issue event created at or after it was read (None: nothing proven; `since` when the
+    issue events are not tracked). `comments_complete`: the comments walk ran to its end (True when comments are
+    not tracked). `problems`: why a walk proves less than it should, for the run's warnings."""
+
+    repo: str
+    since: datetime
+    events_from: datetime | None
+    comments_complete: bool
+    counts_comments: bool
+    problems: list[str] = field(default_factory=list)
+    refused: bool = False
+
+    def proves(self, item: dict, stored_comments: dict[int, int]) -> bool:
+        """Whether every tracked event of `item` from the pass's start (or the item's, if later) was read."""
+        start = max(self.since, item["created_at"] or self.since)
+        if self.events_from is None or self.events_from > start:
+            return False
+        if not self.counts_comments:
+            return True
+        return self.comments_complete and stored_comments.get(item["id"], 0) >= (item["comments"] or 0)
+
+
+def sync_repo_events(ctx: JobContext, repo: str, since: datetime) -> RepoListing:
     """The repo's issue events since `since` and its comments created or edited since, for the items we store;
-    stored as they stream in, a few thousand rows at a time."""
+    stored as they stream in, a few thousand rows at a time. A walk GitHub refuses ends there: what it read
+    stays stored, and the result says what was proven."""
     tracked, org = ctx.settings.tracked_events, ctx.settings.org
     items = stored_items(ctx, repo)
     by_id, by_number = {item["id"]: item for item in items}, {item["number"]: item for item in items}
-
-    def issue_events() -> Iterator[list[dict]]:
-        for event in ctx.api.repo_issue_events(org, repo, since):
-            item = by_id.get((event.get("issue") or {}).get("id"))
-            if item is not None and event.get("event") in tracked:
-                yield rows_of(ctx, EVENTS, [{k: v for k, v in event.items() if k != "issue"}], item)
-
-    def comments() -> Iterator[list[dict]]:
-        for comment in ctx.api.repo_comments(org, repo, since):
-            item = by_number.get(_number(comment.get("issue_url")))
-            if item is not None:
-                yield rows_of(ctx, EVENTS, [{**comment, "event": "commented", "actor": comment.get("user")}], item)
+    listing = RepoListing(repo, parse_timestamp(since), parse_timestamp(since), True, "commented" in tracked)
 
     if tracked - LISTED_APART - TIMELINE_ONLY:
+        walk = ctx.api.repo_issue_events(org, repo, since)
+
+        def issue_events() -> Iterator[list[dict]]:
+            for event in walk:
+                item = by_id.get((event.get("issue") or {}).get("id")) if isinstance(event, dict) else None
+                if item is not None and event.get("event") in tracked:
+                    yield rows_of(ctx, EVENTS, [{k: v for k, v in event.items() if k != "issue"}], item)
+
         _store_streamed(ctx, issue_events())
-    if "commented" in tracked:
+        listing.events_from = parse_timestamp(walk.proven_from)
+        _note(listing, "issue events", walk)
+    if listing.counts_comments:
+        walk = ctx.api.repo_comments(org, repo, since)
+
+        def comments() -> Iterator[list[dict]]:
+            for comment in walk:
+                item = by_number.get(_number(comment.get("issue_url"))) if isinstance(comment, dict) else None
+                if item is not None:
+                    yield rows_of(ctx, EVENTS, [{**comment, "event": "commented", "actor": comment.get("user")}], item)
+
         _store_streamed(ctx, comments())
+        listing.comments_complete = walk.complete
+        _note(listing, "comments", walk)
+    return listing
+
+
+def _note(listing: RepoListing, name: str, walk) -> None:
+    if walk.problem:
+        listing.problems.append(f"{name}: {walk.problem}")
+    listing.refused = listing.refused or walk.refused is not None
+
+
+def stored_comment_counts(ctx: JobContext, repo: str) -> dict[int, int]:
+    """How many comments we hold per item of the repo."""
+    statement = (
+        select(Event.issue_id, func.count())
+        .where(Event.org == ctx.settings.org, Event.repo == repo, Event.event == "commented")
+        .group_by(Event.issue_id)
+    )
+    return dict(ctx.session.execute(statement).all())
 
 
 STORE_EVERY = 5000
@@ -89,17 +170,8 @@ def _store_events(ctx: JobContext, rows: list[dict]) -> None:
         store(ctx, EVENTS, rows)
 
 
-def sync_reviews(ctx: JobContext, pulls: list[dict]) -> None:
-    """The reviews of these pull requests, as `reviewed` events (GraphQL in bulk, or REST per PR), stored as they
-    stream in."""
-    if "reviewed" not in ctx.settings.tracked_events or not pulls:
-        return
-    found = ReviewsAPI(ctx.api, ctx.settings.reviews_via).of(pulls)
-    _store_streamed(ctx, (rows_of(ctx, EVENTS, reviews, pull) for pull, reviews in found))
-
-
 def mark_read(ctx: JobContext, items: list[dict]) -> None:
-    """These items' events are complete (their whole life lies within what the listings covered)."""
+    """These items' events are complete (their whole life lies within what the listings proved)."""
     reads = [TIMELINE_READS.to_row({"outcome": "read", "read_at": ctx.started}, item) for item in items]
     with committed(ctx.session):
         store(ctx, TIMELINE_READS, reads)
@@ -110,38 +182,184 @@ def _number(issue_url: str | None) -> int | None:
     return int(tail) if tail.isdigit() else None
 
 
-def read_period(ctx: JobContext, repos: tuple[str, ...], since: datetime, created: tuple[datetime, datetime]) -> None:
-    """Every event of the items created in a period (their events cannot predate it), one repo at a time: its
-    listings from the period's start, then its issues marked read, then its PRs once their reviews are stored.
-    PRs wait for a full GraphQL query's worth (fifty, across repos), so small repos cost no extra queries, and
-    what is held in memory is one repo's items, not the org's."""
-    waiting: list[dict] = []
+@dataclass(frozen=True)
+class RepoPass:
+    """How a pass over repos treats each one: where its listings start, which items it must prove, what reads an
+    item the listings could not prove, and what is recorded once the repo is complete."""
+
+    since: Callable[[str], datetime]
+    scope: Callable[[str, datetime], list[dict]]
+    read_timelines: Callable[[list[dict]], set[int]]
+    completed: Callable[[str], None]
+    timeline_budget: Callable[[], int | None] = lambda: None
+
+
+@dataclass
+class _RepoWork:
+    repo: str
+    since: datetime
+    new_pulls: list[dict] = field(default_factory=list)
+    waiting: int = 0
+    complete: bool = True
+
+
+def run_pass(ctx: JobContext, repos: Iterable[str], plan: RepoPass) -> bool:
+    """Each repo's listings, then the items they proved marked read (issues at once, PRs once their reviews are
+    stored), and the rest read through their own timelines. PRs wait for a full GraphQL query's worth (fifty,
+    across repos), so small repos cost no extra queries. Returns whether every repo was completed; stops
+    between repos at the deadline."""
+    reviews = _ReviewQueue(ctx, lambda work: _finish(ctx, plan, work))
+    all_complete = True
     for repo in repos:
-        sync_repo_events(ctx, repo, since)
-        items = stored_items(ctx, repo, created)
-        mark_read(ctx, [item for item in items if item["kind"] == "issue"])
-        waiting += [item for item in items if item["kind"] == "pr"]
-        ready = len(waiting) - len(waiting) % REVIEW_BATCH
-        _read_reviews(ctx, waiting[:ready])
-        waiting = waiting[ready:]
-    _read_reviews(ctx, waiting)
-
-
-def _read_reviews(ctx: JobContext, pulls: list[dict]) -> None:
-    sync_reviews(ctx, pulls)
-    mark_read(ctx, pulls)
-
-
-def read_changes(ctx: JobContext, changed_rows: list[dict], since: datetime) -> None:
-    """What changed since `since`: each repo's listings from then, the reviews of the PRs updated since then
-    (fifty to a query; one without `updated_at` counts as updated), and the items created since then marked
-    read."""
-    window = (since.replace(tzinfo=None), ctx.started.replace(tzinfo=None))
-    for repo in ctx.repos:
         if ctx.deadline.passed:
             ctx.report.stopped_early = True
+            all_complete = False
+            break
+        since = plan.since(repo)
+        listing = sync_repo_events(ctx, repo, since)
+        if listing.problems:
+            if listing.refused:
+                ctx.report.listings_refused.append(repo)
+            ctx.report.warn(
+                f"{ctx.settings.org}/{repo} listings since {listing.since:%Y-%m-%d %H:%M}: "
+                + "; ".join(listing.problems)
+                + ". Its items that the listings could not prove go to their own timelines."
+            )
+        work = _RepoWork(repo, listing.since)
+        scope = plan.scope(repo, since)
+        counts = stored_comment_counts(ctx, repo) if listing.counts_comments else {}
+        proven = [item for item in scope if listing.proves(item, counts)]
+        unproven = [item for item in scope if not listing.proves(item, counts)]
+        work.complete = _read_unproven(ctx, plan, repo, unproven)
+        new = [item for item in proven if (item["created_at"] or listing.since) >= listing.since]
+        mark_read(ctx, [item for item in new if item["kind"] == "issue"])
+        work.new_pulls = [item for item in new if item["kind"] == "pr"]
+        reviews.add(work, [item for item in proven if item["kind"] == "pr"])
+        all_complete = all_complete and work.complete
+    reviews.drain()
+    return all_complete and reviews.all_read
+
+
+def _read_unproven(ctx: JobContext, plan: RepoPass, repo: str, items: list[dict]) -> bool:
+    """The items the listings could not prove, through their own timelines, newest first and within the budget;
+    whether every one of them was settled."""
+    if not items:
+        return True
+    ordered = sorted(items, key=lambda item: item["updated_at"] or datetime.min, reverse=True)
+    budget = plan.timeline_budget()
+    chosen = ordered if budget is None else ordered[: max(0, budget)]
+    ctx.report.timeline_fallbacks += len(chosen)
+    settled = plan.read_timelines(chosen) if chosen else set()
+    left = len(items) - len(settled & {item["id"] for item in items})
+    if left:
+        ctx.report.warn(f"{ctx.settings.org}/{repo}: {left} items left for a later run's timelines (budget)")
+    return left == 0
+
+
+def _finish(ctx: JobContext, plan: RepoPass, work: _RepoWork) -> None:
+    if work.complete:
+        plan.completed(work.repo)
+
+
+class _ReviewQueue:
+    """Proven PRs waiting for their reviews, across repos; a repo is finished once none of its PRs waits."""
+
+    def __init__(self, ctx: JobContext, finish: Callable[[_RepoWork], None]):
+        self.ctx, self.finish = ctx, finish
+        self.waiting: list[tuple[_RepoWork, dict]] = []
+        self.all_read = True
+
+    def add(self, work: _RepoWork, pulls: list[dict]) -> None:
+        if not pulls:
+            self.finish(work)
             return
-        sync_repo_events(ctx, repo, since)
-    pulls = [row for row in changed_rows if row.get("pull_request") is not None]
-    sync_reviews(ctx, [row for row in pulls if (row.get("updated_at") or window[1]) >= window[0]])
-    mark_read(ctx, [item for repo in ctx.repos for item in stored_items(ctx, repo, window)])
+        work.waiting += len(pulls)
+        self.waiting += [(work, pull) for pull in pulls]
+        self._send(len(self.waiting) - len(self.waiting) % REVIEW_BATCH)
+
+    def drain(self) -> None:
+        self._send(len(self.waiting))
+
+    def _send(self, count: int) -> None:
+        batch, self.waiting = self.waiting[:count], self.waiting[count:]
+        if not batch:
+            return
+        tracked = "reviewed" in self.ctx.settings.tracked_events
+        works = {pull["id"]: work for work, pull in batch}
+        read: list[dict] = []
+
+        def rows() -> Iterator[list[dict]]:
+            found = ReviewsAPI(self.ctx.api, self.ctx.settings.reviews_via, self.ctx.report.warn).of(
+                [pull for _, pull in batch]
+            )
+            for pull, reviews in found:
+                if reviews is None:
+                    works[pull["id"]].complete = self.all_read = False
+                    continue
+                read.append(pull)
+                yield rows_of(self.ctx, EVENTS, reviews, pull)
+
+        if tracked:
+            _store_streamed(self.ctx, rows())
+        else:
+            read = [pull for _, pull in batch]
+        new = {pull["id"] for work, _ in batch for pull in work.new_pulls}
+        mark_read(self.ctx, [pull for pull in read if pull["id"] in new])
+        for work in {id(work): work for work, _ in batch}.values():
+            work.waiting -= sum(1 for w, _ in batch if w is work)
+            if work.waiting == 0:
+                self.finish(work)
+
+
+def read_period(
+    ctx: JobContext,
+    repos: Iterable[str],
+    since: datetime,
+    created: tuple[datetime, datetime],
+    read_timelines: Callable[[list[dict]], set[int]],
+    completed: Callable[[str], None],
+) -> bool:
+    """Every event of the items created in a period (their events cannot predate it), one repo at a time; each
+    repo done is `completed` (a backfill checkpoints it, so a resumed one does not read it again)."""
+    plan = RepoPass(
+        since=lambda repo: since,
+        scope=lambda repo, _since: stored_items(ctx, repo, created),
+        read_timelines=read_timelines,
+        completed=completed,
+    )
+    return run_pass(ctx, repos, plan)
+
+
+def repo_cursor(ctx: JobContext, repo: str) -> datetime | None:
+    """When the last pass that completed this repo's listings began."""
+    return read_watermark(ctx.session, CURSOR_PREFIX + repo)
+
+
+def read_changes(
+    ctx: JobContext,
+    fallback_since: datetime,
+    read_timelines: Callable[[list[dict]], set[int]],
+    timeline_budget: Callable[[], int | None],
+) -> bool:
+    """What changed in each repo since its own last complete pass (less the overlap; `fallback_since` for a repo
+    never passed): its listings, the reviews of its PRs updated since, the items created since marked read,
+    and the changed items the listings could not prove read through their timelines. Repos least recently
+    completed go first, so a pass cut short by the deadline is continued where it stopped. Returns whether
+    every repo was completed."""
+    cursors = {repo: repo_cursor(ctx, repo) for repo in ctx.repos}
+
+    def since(repo: str) -> datetime:
+        cursor = cursors[repo]
+        return (
+            fallback_since if cursor is None else cursor.replace(tzinfo=ctx.started.tzinfo) - ctx.settings.sync_overlap
+        )
+
+    plan = RepoPass(
+        since=since,
+        scope=lambda repo, start: stored_items(ctx, repo, updated_since=parse_timestamp(start)),
+        read_timelines=read_timelines,
+        completed=lambda repo: write_watermark(ctx.session, CURSOR_PREFIX + repo, ctx.started),
+        timeline_budget=timeline_budget,
+    )
+    ordered = sorted(ctx.repos, key=lambda repo: (cursors[repo] is not None, cursors[repo] or datetime.min, repo))
+    return run_pass(ctx, ordered, plan)

@@ -98,8 +98,9 @@ def _already_read(ctx: JobContext, ids: list[int]) -> set[int]:
     return found
 
 
-def sync_timelines(ctx: JobContext, items: list[dict]) -> None:
-    """Fetch timelines on a small pool, store them as they arrive, stop cleanly at the deadline.
+def sync_timelines(ctx: JobContext, items: list[dict]) -> set[int]:
+    """Fetch timelines on a small pool, store them as they arrive, stop cleanly at the deadline; returns the ids
+    of the items whose timeline was settled (read whole, or found gone or refused).
 
     Items changed since their last poll go first, so a run cut short still makes progress where it matters.
     """
@@ -113,6 +114,7 @@ def sync_timelines(ctx: JobContext, items: list[dict]) -> None:
     ordered = sorted(items, key=lambda item: item["updated_at"] or datetime.min, reverse=True)
     ordered.sort(key=lambda item: not stale(item))
     timeline = TimelineAPI(ctx.api)
+    settled: set[int] = set()
     with ThreadPoolExecutor(max_workers=ctx.settings.timeline_workers) as pool:
         futures = [
             pool.submit(fetch_timeline, timeline, item, known.get(item["id"], {}), ctx.deadline) for item in ordered
@@ -127,16 +129,24 @@ def sync_timelines(ctx: JobContext, items: list[dict]) -> None:
                 elif not fetch.complete:
                     ctx.report.stopped_early = True
                 store_timeline(ctx, fetch, fetch.item["id"] in already_read)
+                if fetch.complete or fetch.gone or fetch.refused:
+                    settled.add(fetch.item["id"])
         except BaseException:
             for future in futures:
                 future.cancel()
             raise
+    return settled
 
 
 # Never-read timelines may use the core budget down to this share of the hourly limit; the rest is kept for the
 # jobs' own work (and for whatever else shares the token).
 COVERAGE_RESERVE_SHARE = 0.2
 COVERAGE_BATCH = 100
+
+
+def spare_timelines(ctx: JobContext) -> int | None:
+    """How many timelines the core budget spares beyond its reserve (None before any answer said)."""
+    return ctx.api.spare("core", COVERAGE_RESERVE_SHARE)
 
 
 def unread_items(ctx: JobContext, limit: int, created: tuple[datetime, datetime] | None = None) -> list[dict]:
@@ -165,7 +175,7 @@ def read_unread(ctx: JobContext, created: tuple[datetime, datetime] | None = Non
     database filled without `--events` reaches full coverage by itself; `backfill.py --events` reads those of its
     period whatever the budget (the client waits for the rate limit's reset)."""
     while not ctx.deadline.passed:
-        spare = ctx.api.spare("core", COVERAGE_RESERVE_SHARE) if spare_only else None
+        spare = spare_timelines(ctx) if spare_only else None
         batch = unread_items(ctx, COVERAGE_BATCH if spare is None else min(COVERAGE_BATCH, spare), created)
         if not batch:
             return

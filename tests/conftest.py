@@ -110,10 +110,14 @@ def session(db_url, session_for):
 
 @pytest.fixture
 def github():
+    """The fake GitHub; a test fails if the app asked it for what GitHub's API description lacks, or if the fake
+    answered what the description does not allow."""
     fake = FakeGitHub()
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         fake.install(mock)
         yield fake
+    departures = sorted(set(fake.contract_violations))
+    assert not departures, "departures from GitHub's API description:\n" + "\n".join(departures)
 
 
 class FakeClock:

@@ -1,8 +1,13 @@
-"""An in-memory GitHub that answers the REST calls the app makes, with GitHub's real rules.
+"""An in-memory GitHub that answers the REST and GraphQL calls the app makes, with GitHub's real rules.
 
 Search understands the qualifiers the app sends, serves 100 per page and only the first 1,000 results (page 11
 answers 422); list endpoints paginate with Link headers; timelines carry ETags and answer 304; a transferred
 issue's old URL answers 301. It plugs into `responses` (tests) or an HTTP server on 127.0.0.1 (benchmarks).
+
+It is held to GitHub's published descriptions (`tests/contract`): GraphQL queries are executed against GitHub's
+schema (an unknown or deprecated field fails as on github.com, an id past 2^31 in an `Int` field fails as it
+does there), and every REST request and answer is checked against the OpenAPI description, departures landing
+in `contract_violations`, which the tests' fixture requires to be empty.
 """
 
 from __future__ import annotations
@@ -16,7 +21,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from tests import contract
+
 SEARCH_CAP = 1000
+DOCS = "https://docs.github.com/rest"
 
 
 def ts(value: str | datetime) -> str:
@@ -167,6 +175,14 @@ class FakeGitHub:
     _by_number: dict = field(default_factory=dict, repr=False)
     incomplete_searches: int = 0  # the next N searches answer incomplete_results: true (-1: all of them)
     on_request: object = None
+    graphql_rate_limited: int = 0  # the next N GraphQL queries answer RATE_LIMITED (reset in `graphql_reset_in` s)
+    graphql_reset_in: int = 30
+    graphql_node_errors: dict[str, str] = field(default_factory=dict)  # node id -> error type (FORBIDDEN...)
+    listing_depth_limit: dict[str, int] = field(default_factory=dict)  # repo -> last page a listing serves
+    listing_without_next: dict[str, int] = field(default_factory=dict)  # repo -> page served with no rel="next"
+    contract_violations: list[str] = field(default_factory=list)
+    contract_sample: int | None = None  # check only the first N answers per operation and status (benchmarks)
+    _contract_seen: Counter = field(default_factory=Counter, repr=False)
 
     # --- building the scenario -------------------------------------------------------------------------------
     def add(self, payload: dict) -> dict:
@@ -214,6 +230,18 @@ class FakeGitHub:
                 del self.failures[index]
                 self.requests["failed"] += 1
                 return status, {}, json.dumps({"message": self.failure_message or f"fake failure {status}"})
+        if path == "/graphql":
+            return self._answer(method, url, path, query, headers, body)
+        self.contract_violations += contract.request_errors(method, path, query)
+        status, answer_headers, answer = self._answer(method, url, path, query, headers, body)
+        key = (contract.template_of(path), status)
+        self._contract_seen[key] += 1
+        if self.contract_sample is None or self._contract_seen[key] <= self.contract_sample:
+            data = json.loads(answer) if answer else None
+            self.contract_violations += contract.response_errors(method, path, status, data)
+        return status, answer_headers, answer
+
+    def _answer(self, method: str, url: str, path: str, query: dict, headers: dict, body: str) -> tuple[int, dict, str]:
         if path == "/search/issues":
             self.requests["search"] += 1
             return self._search(query)
@@ -226,7 +254,7 @@ class FakeGitHub:
         if path == f"/orgs/{self.org}/members":
             return self._list(path, query, self.members)
         if path == f"/orgs/{self.org}/repos":
-            return self._list(path, query, self.repos)
+            return self._list(path, query, [self.repository(repo, minimal=True) for repo in self.repos])
         repo_match = re.fullmatch(r"/repos/([^/]+)/([^/]+)", path)
         if repo_match:
             return self._repo(repo_match.group(1), repo_match.group(2))
@@ -339,6 +367,7 @@ class FakeGitHub:
             "total_count": len(found),
             "incomplete_results": incomplete,
             "items": visible[(page - 1) * per_page : page * per_page],
+            "search_type": "lexical",
         }
         return 200, {**headers, **self._page_links("/search/issues", query, page, last)}, json.dumps(body)
 
@@ -372,8 +401,12 @@ class FakeGitHub:
         The first page takes a snapshot that the following pages of the same walk are served from (as a server
         cursor would), so a long listing is not rebuilt for every page."""
         walk = (repo, kind, query.get("since"))
-        if int(query.get("page", 1)) > 1 and walk in self._walks:
-            return self._list(path, query, self._walks[walk])
+        page = int(query.get("page", 1))
+        if page > self.listing_depth_limit.get(repo, 10**9):
+            message = "In order to keep the API fast for everyone, pagination is limited for this resource."
+            return 422, self._headers("core"), json.dumps({"message": message, "documentation_url": DOCS})
+        if page > 1 and walk in self._walks:
+            return self._listed(repo, path, query, self._walks[walk])
         rows = []
         for payload in self._repo_items(repo):
             issue = {k: v for k, v in payload.items() if k not in ("score",)}
@@ -389,7 +422,14 @@ class FakeGitHub:
         else:
             rows.sort(key=lambda c: (c["updated_at"], c["id"]))
         self._walks[walk] = rows
-        return self._list(path, query, rows)
+        return self._listed(repo, path, query, rows)
+
+    def _listed(self, repo: str, path: str, query: dict, rows: list) -> tuple[int, dict, str]:
+        """A listing page; the page `listing_without_next` names for the repo loses its `Link` header."""
+        status, headers, body = self._list(path, query, rows)
+        if int(query.get("page", 1)) == self.listing_without_next.get(repo):
+            headers.pop("Link", None)
+        return status, headers, body
 
     def _pull(self, repo: str, number: int) -> dict | None:
         return next((p for p in self._repo_items(repo) if p["number"] == number and "pull_request" in p), None)
@@ -406,28 +446,56 @@ class FakeGitHub:
         return self._list(path, query, rows)
 
     def _graphql(self, body: dict) -> tuple[int, dict, str]:
-        """The one query the app sends: reviews of pull requests by node id."""
+        """Any query, executed against GitHub's schema over this fake's pull requests and reviews."""
         headers = {**self._headers("graphql"), "x-ratelimit-resource": "graphql"}
-        by_node = {p["node_id"]: p for p in self.items.values() if "pull_request" in p}
-        nodes = []
-        for node_id in body.get("variables", {}).get("ids", []):
-            pull = by_node.get(node_id)
-            if pull is None:
-                nodes.append(None)
-                continue
-            reviews = [e for e in self.timelines.get(pull["id"], []) if e.get("event") == "reviewed"]
-            nodes.append(
-                {
-                    "id": node_id,
-                    "url": pull["html_url"],
-                    "reviews": {
-                        "pageInfo": {"hasNextPage": len(reviews) > 100},
-                        "nodes": [_graphql_review(review) for review in reviews[:100]],
-                    },
-                }
-            )
-        data = {"rateLimit": {"cost": 1, "remaining": 4999, "resetAt": "2030-01-01T00:00:00Z"}, "nodes": nodes}
-        return 200, headers, json.dumps({"data": data})
+        if self.graphql_rate_limited:
+            self.graphql_rate_limited -= 1
+            reset = str(int(datetime.now(UTC).timestamp()) + self.graphql_reset_in)
+            headers.update({"x-ratelimit-remaining": "0", "x-ratelimit-reset": reset})
+            message = "API rate limit already exceeded for user ID 1."
+            return 200, headers, json.dumps({"errors": [{"type": "RATE_LIMITED", "message": message}]})
+        by_node = {p["node_id"]: p for p in self.items.values()}
+        root = {
+            "rateLimit": {
+                "cost": 1,
+                "limit": 5000,
+                "nodeCount": 0,
+                "remaining": 4999,
+                "used": 1,
+                "resetAt": ts(datetime(2030, 1, 1, tzinfo=UTC)),
+            },
+            "nodes": lambda _info, ids: [self._node(by_node.get(node_id), node_id) for node_id in ids],
+        }
+        answer = contract.execute(body.get("query") or "", body.get("variables") or {}, root)
+        return 200, headers, json.dumps(answer)
+
+    def _node(self, payload: dict | None, node_id: str):
+        if node_id in self.graphql_node_errors:
+            kind = self.graphql_node_errors[node_id]
+            return contract.GraphQLError(f"{kind.title()}: {node_id}", extensions={"type": kind})
+        if payload is None:
+            return contract.not_found(node_id)
+        if "pull_request" not in payload:
+            return {"__typename": "Issue", "id": node_id, "url": payload["html_url"], "number": payload["number"]}
+        reviews = [e for e in self.timelines.get(payload["id"], []) if e.get("event") == "reviewed"]
+
+        def connection(_info, first=None, **_arguments):
+            shown = reviews[: first or 100]
+            return {
+                "totalCount": len(reviews),
+                "pageInfo": {"hasNextPage": len(reviews) > len(shown), "hasPreviousPage": False},
+                "nodes": [_graphql_review(review) for review in shown],
+            }
+
+        return {
+            "__typename": "PullRequest",
+            "id": node_id,
+            "url": payload["html_url"],
+            "number": payload["number"],
+            "fullDatabaseId": str(payload["id"]),
+            "databaseId": payload["id"],
+            "reviews": connection,
+        }
 
     def _item_at(self, owner_repo: str, number: int) -> dict | None:
         """The item `owner/repo#number`, from an index rebuilt whenever it is stale (items come and go)."""
@@ -446,11 +514,23 @@ class FakeGitHub:
     def _repo(self, owner: str, name: str) -> tuple[int, dict, str]:
         if owner != self.org or name not in self.known_repos():
             return 404, self._headers("core"), json.dumps({"message": "Not Found"})
-        return (
-            200,
-            self._headers("core"),
-            json.dumps({"name": name, "full_name": f"{owner}/{name}", "archived": False, "private": False}),
-        )
+        known = next((repo for repo in self.repos if repo["name"] == name), {"name": name, "archived": False})
+        return 200, self._headers("core"), json.dumps(self.repository(known))
+
+    def repository(self, repo: dict, minimal: bool = False) -> dict:
+        """A repository as GitHub's description's own example shapes it, renamed to `repo` ({name, archived}).
+        The full example predates `has_discussions`, which the schema now requires: it is added."""
+        if minimal:
+            shaped = contract.example("minimal-repository-items")[0]
+        else:
+            shaped = {**contract.example("full-repository"), "has_discussions": False}
+        text = json.dumps(shaped).replace("https://api.github.com", self.api)
+        text = text.replace("octocat/Hello-World", f"{self.org}/{repo['name']}")
+        shaped = json.loads(text)
+        repo_id = 700_000 + sum(map(ord, repo["name"])) * 31 + len(repo["name"])
+        shaped.update(id=repo_id, name=repo["name"], archived=bool(repo.get("archived")), private=False)
+        shaped["owner"] = {**shaped["owner"], "login": self.org, "type": "Organization"}
+        return shaped
 
     def _issue(self, url: str) -> tuple[int, dict, str]:
         if url in self.moved:
@@ -532,6 +612,22 @@ def labeled(event_id: int, actor: dict, created: str, name: str) -> dict:
     }
 
 
+def closed(event_id: int, actor: dict, created: str) -> dict:
+    """A `closed` event, as the issue events listing and the timeline carry it."""
+    return {
+        "id": event_id,
+        "node_id": f"CE_{event_id}",
+        "url": f"https://api.github.com/events/{event_id}",
+        "actor": actor,
+        "event": "closed",
+        "commit_id": None,
+        "commit_url": None,
+        "created_at": created,
+        "state_reason": None,
+        "performed_via_github_app": None,
+    }
+
+
 def reviewed(
     event_id: int, author: dict, submitted: str, state: str = "approved", pull: str = "acme/widgets/2"
 ) -> dict:
@@ -582,7 +678,9 @@ def served(event: dict, item: dict) -> dict:
 def _graphql_review(review: dict) -> dict:
     author = review.get("user")
     return {
+        "__typename": "PullRequestReview",
         "id": review["node_id"],
+        "fullDatabaseId": str(review["id"]),
         "databaseId": review["id"],
         "body": review.get("body"),
         "state": review["state"].upper(),
@@ -670,11 +768,20 @@ def line_commented(comments: list[tuple[int, dict, str]]) -> dict:
                 "pull_request_review_id": None,
                 "diff_hunk": "@@ -1 +1 @@",
                 "path": "a.py",
+                "commit_id": "abc123",
+                "original_commit_id": "abc123",
                 "user": author,
                 "body": f"comment {cid}",
                 "created_at": at,
                 "updated_at": at,
+                "html_url": f"https://github.com/acme/widgets/pull/2#discussion_r{cid}",
+                "pull_request_url": "https://api.github.com/repos/acme/widgets/pulls/2",
                 "author_association": "MEMBER",
+                "_links": {
+                    "self": {"href": f"https://api.github.com/repos/acme/widgets/pulls/comments/{cid}"},
+                    "html": {"href": f"https://github.com/acme/widgets/pull/2#discussion_r{cid}"},
+                    "pull_request": {"href": "https://api.github.com/repos/acme/widgets/pulls/2"},
+                },
             }
             for cid, author, at in comments
         ],

@@ -95,6 +95,8 @@ def test_one_malformed_item_is_skipped_with_its_url_and_the_rest_is_stored(githu
     assert run.status == "ok" and run.counts["skipped"] == 4
     for number in (2, 3, 4, 5):
         assert any(f"/issues/{number}" in warning for warning in run.counts["warnings"])
+    assert any("items/0/id" in departure for departure in github.contract_violations), "malformed on purpose"
+    github.contract_violations.clear()
 
 
 def test_a_failed_run_counts_only_what_it_committed(github, invoke, app_env, monkeypatch):
