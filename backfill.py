@@ -161,12 +161,21 @@ def dry_run(api: GitHubAPI, settings, plan: BackfillPlan, db_url: str) -> None:
         except SQLAlchemyError:
             return False
 
-    result = estimate(api, settings.org, plan, covered)
+    per_item = jobs.per_item_timelines(settings)
+    result = estimate(api, settings.org, plan, covered, per_item=per_item)
     for line in result.lines:
         print(line)
+    if not plan.events:
+        events = ""
+    elif per_item:
+        events = f" and ~{result.core_requests} timeline requests (one per item)"
+    else:
+        events = (
+            f" and ~{result.core_requests} listing requests and ~{result.graphql_queries} GraphQL queries for the "
+            "events (plus one timeline per item the listings cannot prove)"
+        )
     print(
-        f"estimate: {result.items} items, ~{result.search_requests} search requests"
-        + (f" and ~{result.core_requests} timeline requests" if plan.events else "")
+        f"estimate: {result.items} items, ~{result.search_requests} search requests{events}"
         + f", at least {result.minutes:.1f} min at GitHub's 30 searches/min. Nothing was written."
     )
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from .context import JobContext
 from .entities import parse_timestamp
-from .github import PAGE_SIZE, SEARCH_RESULT_CAP, GitHubAPI, Window
+from .github import PAGE_SIZE, REVIEW_BATCH, SEARCH_RESULT_CAP, GitHubAPI, Window
 from .models import BackfillCheckpoint
 from .search import store_items
 
@@ -185,15 +185,25 @@ class Estimate:
     items: int
     search_requests: int
     core_requests: int
+    graphql_queries: int = 0
 
     @property
     def minutes(self) -> float:
         return self.search_requests / SEARCHES_PER_MINUTE
 
 
-def estimate(api: GitHubAPI, org: str, plan: BackfillPlan, covered=lambda repo, kind, window: False) -> Estimate:
-    """What a run would ask, from one count per (repo, kind): windows, requests and time, nothing written."""
-    lines, items, searches, core = [], 0, 0, 0
+def estimate(
+    api: GitHubAPI,
+    org: str,
+    plan: BackfillPlan,
+    covered=lambda repo, kind, window: False,
+    per_item: bool = False,
+) -> Estimate:
+    """What a run would ask, from one count per (repo, kind) and, for events by listings, two listing requests
+    per repo: windows, requests and time, nothing written. Per item, events cost a timeline per item; by
+    listings, the repo's listing pages and a GraphQL query per fifty PRs (items the listings cannot prove
+    cost a timeline each on top, which no count can tell beforehand)."""
+    lines, items, searches, core, pulls = [], 0, 0, 0, 0
     for repo in plan.repos:
         for kind in plan.kinds:
             if covered(repo, kind, plan.window):
@@ -208,6 +218,12 @@ def estimate(api: GitHubAPI, org: str, plan: BackfillPlan, covered=lambda repo, 
             )
             items += total
             searches += pages
-            if plan.events:
+            pulls += total if kind == "prs" else 0
+            if plan.events and per_item:
                 core += total
-    return Estimate(lines, items, searches, core)
+        if plan.events and not per_item and not covered(repo, EVENTS_KIND, plan.window):
+            listing = api.listing_pages(org, repo, plan.since)
+            lines.append(f"{repo} events: ~{listing} listing pages")
+            core += listing
+    graphql = math.ceil(pulls / REVIEW_BATCH) if plan.events and not per_item else 0
+    return Estimate(lines, items, searches, core, graphql)

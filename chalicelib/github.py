@@ -307,7 +307,10 @@ class GitHubAPI:
             data = body.get("data") if isinstance(body.get("data"), dict) else None
             shown, messages = _shown_url(response.url), "; ".join(str(e.get("message", e)) for e in errors[:3])
             if any(error.get("type") == "RATE_LIMITED" for error in errors):
-                attempt = self._retry_after_limit(attempt, 200, shown, self._graphql_reset_wait(), messages)
+                if attempt >= self.max_retries:
+                    raise GitHubAPIError(200, shown, f"still rate limited after {attempt} waits: {messages}")
+                attempt += 1
+                self._used_up("graphql")
                 continue
             if errors and not data:
                 if any(_TRANSIENT_GRAPHQL.search(str(error.get("message", ""))) for error in errors):
@@ -319,13 +322,13 @@ class GitHubAPI:
                 self.stats.add(graphql_points=cost)
             return GraphQLResult(data or {}, errors)
 
-    def _graphql_reset_wait(self) -> float:
-        """Seconds until the GraphQL budget resets, by the last answer's headers (a minute when they do not say)."""
+    def _used_up(self, bucket: str) -> None:
+        """GitHub said the bucket is used up: the next request waits for its reset (by the headers, or a minute
+        from now when they do not say)."""
         with self._bucket_lock:
-            state = self._buckets.get("graphql")
-        if state is None or state[1] <= self.clock():
-            return SECONDARY_LIMIT_DEFAULT_WAIT
-        return state[1] - self.clock() + RESET_MARGIN_SECONDS
+            remaining, reset_at = self._buckets.get(bucket, (1, 0.0))
+            if remaining > 0 or reset_at <= self.clock():
+                self._buckets[bucket] = (0, self.clock() + SECONDARY_LIMIT_DEFAULT_WAIT)
 
     def request(
         self,
@@ -526,6 +529,22 @@ class GitHubAPI:
     def repo_comments(self, org: str, repo: str, since: datetime) -> CommentsWalk:
         """Every comment on the repo's issues and PRs created or edited since `since`, oldest change first."""
         return CommentsWalk(self, f"/repos/{org}/{repo}/issues/comments", since)
+
+    def listing_pages(self, org: str, repo: str, since: datetime) -> int:
+        """About how many pages the repo's two listings hold from `since`, from two requests: the comments
+        listing's exactly (its `rel="last"` page), the issue events' from the time its first page spans (that
+        listing takes no `since`; its `rel="last"` caps the guess)."""
+        params = {"per_page": PAGE_SIZE, "since": _iso(since), "sort": "updated", "direction": "asc"}
+        comments = self.get(f"/repos/{org}/{repo}/issues/comments", params=params)
+        events = self.get(f"/repos/{org}/{repo}/issues/events", params={"per_page": PAGE_SIZE})
+        stamps = [_parsed(e.get("created_at")) for e in events.data or [] if isinstance(e, dict)]
+        stamps = [stamp for stamp in stamps if stamp is not None]
+        event_pages = 1
+        if events.next_url and stamps and min(stamps) > since:
+            spanned = max(1.0, (max(stamps) - min(stamps)).total_seconds())
+            event_pages = math.ceil((max(stamps) - since).total_seconds() / spanned)
+            event_pages = min(event_pages, _last_page(events) or event_pages)
+        return (_last_page(comments) or 1) + event_pages
 
     def list_members(self, org: str) -> list[dict]:
         """The org's members (all of them with a token that can read the org; only public ones without)."""
@@ -739,6 +758,13 @@ class CommentsWalk(ListingWalk):
         for _response, comments in self._pages(params):
             yield from comments
         self.complete = True
+
+
+def _last_page(response: Response) -> int | None:
+    """The page number `rel="last"` points at, if GitHub gave one."""
+    last = response.links.get("last", {}).get("url")
+    page = dict(parse_qsl(urlsplit(last).query)).get("page") if last else None
+    return int(page) if page and page.isdigit() else None
 
 
 def _parsed(stamp) -> datetime | None:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from . import backfill as history
 from . import completeness, digest, items, listings, members, timelines, transfers
+from .config import Settings
 from .context import JobContext
 
 
@@ -22,7 +23,7 @@ def every_30_min(ctx: JobContext) -> None:
 def nrt_events(ctx: JobContext) -> None:
     changed = items.sync_changed(ctx)
     events_read = True
-    if per_item_timelines(ctx):
+    if per_item_timelines(ctx.settings):
         timelines.sync_timelines(ctx, changed.rows)
     else:
         events_read = listings.read_changes(
@@ -60,11 +61,11 @@ def backfill(
     stored earlier without them (windows checkpointed by a run without `--events`)."""
     members.sync_members(ctx)
     for done in history.windows(ctx, plan, on_total):
-        if plan.events and per_item_timelines(ctx):
+        if plan.events and per_item_timelines(ctx.settings):
             timelines.sync_timelines(ctx, done.rows)
         history.checkpoint(ctx, done)
         progress(done)
-    if plan.events and not per_item_timelines(ctx):
+    if plan.events and not per_item_timelines(ctx.settings):
         listings.read_period(
             ctx,
             history.repos_without_events(ctx, plan),
@@ -77,10 +78,10 @@ def backfill(
         timelines.read_unread(ctx, created=history.created_range(plan), spare_only=False)
 
 
-def per_item_timelines(ctx: JobContext) -> bool:
+def per_item_timelines(settings: Settings) -> bool:
     """Events per item (one timeline each) when configured so, or when tracked types only timelines carry;
     otherwise per repo (listings) and reviews in bulk."""
-    return ctx.settings.events_source == "timelines" or listings.needs_timelines(ctx)
+    return settings.events_source == "timelines" or listings.needs_timelines(settings)
 
 
 JOBS: dict[str, Callable[[JobContext], None]] = {

@@ -22,6 +22,7 @@ from datetime import datetime
 
 from sqlalchemy import func, or_, select
 
+from .config import Settings
 from .context import JobContext
 from .entities import EVENTS, TIMELINE_READS, parse_timestamp, rows_of, store
 from .github import REVIEW_BATCH, ReviewsAPI
@@ -37,9 +38,9 @@ LISTED_APART = frozenset({"commented", "reviewed"})
 CURSOR_PREFIX = "listings:"
 
 
-def needs_timelines(ctx: JobContext) -> bool:
+def needs_timelines(settings: Settings) -> bool:
     """Whether tracked event types only per-item timelines carry."""
-    return bool(ctx.settings.tracked_events & TIMELINE_ONLY)
+    return bool(settings.tracked_events & TIMELINE_ONLY)
 
 
 def stored_items(

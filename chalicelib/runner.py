@@ -19,6 +19,7 @@ from .context import Deadline, JobContext, RunReport
 from .github import GitHubAPI, GitHubAPIError, OutOfTime
 from .jobs import JOBS
 from .models import JobRun, create_db_session, upgrade_database
+from .state import progress_mark
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,8 @@ log = logging.getLogger(__name__)
 # No scheduled run lives this long (Lambda stops a function at 15 minutes): a `running` row older than this was
 # killed from outside (timeout, out of memory) and never recorded its end.
 ABANDONED_AFTER = timedelta(minutes=15)
+# Partial runs in a row that moved none of the job's progress before it is alerted: each re-reads the same work.
+STUCK_AFTER_RUNS = 3
 # A job that cannot start (no database, no secret) is mailed again after this long, per warm container.
 START_ALERT_REPEAT = timedelta(hours=6)
 FAILED_STATUSES = ("failed", "abandoned")
@@ -194,6 +197,7 @@ def run_job(
     report.watch(session)
     ctx = None
     failure: BaseException | None = None
+    before = _progress_mark(session)
     try:
         ctx = JobContext(settings, api, session, deadline, repos or resolve_repos(settings, api, report), report)
         job(ctx)
@@ -213,6 +217,10 @@ def run_job(
     counts = {**report.as_dict(), "requests": api.stats.as_dict(), "seconds": round(seconds, 1)}
     alerts: list[str] = []
     try:
+        counts["progressed"] = before is not None and _progress_mark(session) != before
+        stuck = _stuck_message(session, name, run.id, status, counts["progressed"])
+        if stuck:
+            alerts.append(stuck)
         previous = _previous(session, name, abandoned[0].id if abandoned else run.id)
         streak = previous is not None and previous.status in FAILED_STATUSES
         if abandoned and not streak:
@@ -240,6 +248,31 @@ def run_job(
     if failure is not None:
         raise JobFailed(f"{name} failed: {message}") from failure
     return ctx
+
+
+def _progress_mark(session) -> tuple | None:
+    try:
+        return progress_mark(session)
+    except SQLAlchemyError:
+        session.rollback()
+        return None
+
+
+def _stuck_message(session, name: str, run_id: int, status: str, progressed: bool) -> str | None:
+    """Said once, when this run makes STUCK_AFTER_RUNS partial runs in a row that moved no progress."""
+    if status != "partial" or progressed:
+        return None
+    earlier = session.scalars(
+        select(JobRun).where(JobRun.job == name, JobRun.id < run_id).order_by(JobRun.id.desc()).limit(STUCK_AFTER_RUNS)
+    ).all()
+    stuck = [run.status == "partial" and (run.counts or {}).get("progressed") is False for run in earlier]
+    if stuck[: STUCK_AFTER_RUNS - 1] != [True] * (STUCK_AFTER_RUNS - 1) or stuck[STUCK_AFTER_RUNS - 1 :] == [True]:
+        return None
+    return (
+        f"{name} was cut short by its time limit {STUCK_AFTER_RUNS} runs in a row without moving any of its "
+        "progress, so each run reads the same work again and it never finishes: give it more time (the Lambda "
+        "timeout, or LOCAL_TIME_BUDGET_SECONDS), or fewer repos (GITHUB_REPOS) until it has caught up."
+    )
 
 
 def log_event(job: str, settings: Settings, **fields) -> None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from .entities import parse_timestamp
-from .models import SyncState
+from .models import BackfillCheckpoint, SyncState
 
 
 def read_watermark(session: Session, name: str) -> datetime | None:
@@ -27,3 +27,11 @@ def clear_watermarks(session: Session, prefix: str) -> None:
     """Forget every watermark whose name starts with `prefix` (a finished cycle's progress)."""
     session.execute(delete(SyncState).where(SyncState.name.startswith(prefix)))
     session.commit()
+
+
+def progress_mark(session: Session) -> tuple:
+    """Everything a job's progress lives in (watermarks, cursors, backfill checkpoints), to tell afterwards
+    whether a run moved any of it."""
+    watermarks = tuple(session.execute(select(SyncState.name, SyncState.value).order_by(SyncState.name)).all())
+    checkpoints = session.execute(select(func.count(), func.max(BackfillCheckpoint.completed_at))).one()
+    return watermarks, tuple(checkpoints)

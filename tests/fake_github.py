@@ -180,6 +180,8 @@ class FakeGitHub:
     graphql_node_errors: dict[str, str] = field(default_factory=dict)  # node id -> error type (FORBIDDEN...)
     listing_depth_limit: dict[str, int] = field(default_factory=dict)  # repo -> last page a listing serves
     listing_without_next: dict[str, int] = field(default_factory=dict)  # repo -> page served with no rel="next"
+    listing_out_of_order: set[str] = field(default_factory=set)  # repos whose issue events come oldest first
+    hidden_from_listings: set[int] = field(default_factory=set)  # event ids only the timelines show
     contract_violations: list[str] = field(default_factory=list)
     contract_sample: int | None = None  # check only the first N answers per operation and status (benchmarks)
     _contract_seen: Counter = field(default_factory=Counter, repr=False)
@@ -411,6 +413,8 @@ class FakeGitHub:
         for payload in self._repo_items(repo):
             issue = {k: v for k, v in payload.items() if k not in ("score",)}
             for event in (served(e, payload) for e in self.timelines.get(payload["id"], [])):
+                if event.get("id") in self.hidden_from_listings:
+                    continue
                 if kind == "issues/events" and event.get("id") is not None and event["event"] not in self.TIMELINE_ONLY:
                     rows.append({**event, "issue": issue})
                 elif kind == "issues/comments" and event["event"] == "commented":
@@ -418,7 +422,7 @@ class FakeGitHub:
                     if since is None or _parse_time(event["updated_at"]) >= _parse_time(since):
                         rows.append({k: v for k, v in event.items() if k not in ("event", "actor")})
         if kind == "issues/events":
-            rows.sort(key=lambda e: (e["created_at"], e["id"]), reverse=True)
+            rows.sort(key=lambda e: (e["created_at"], e["id"]), reverse=repo not in self.listing_out_of_order)
         else:
             rows.sort(key=lambda c: (c["updated_at"], c["id"]))
         self._walks[walk] = rows
