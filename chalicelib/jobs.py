@@ -22,17 +22,16 @@ def every_30_min(ctx: JobContext) -> None:
 
 def nrt_events(ctx: JobContext) -> None:
     changed = items.sync_changed(ctx)
-    events_read = True
     if per_item_timelines(ctx.settings):
         timelines.sync_timelines(ctx, changed.rows)
+        items.remember_changes_read(ctx, changed)
     else:
-        events_read = listings.read_changes(
-            ctx,
-            items.changes_read_until(ctx) or changed.since,
-            read_timelines=lambda chosen: timelines.sync_timelines(ctx, chosen),
-            timeline_budget=lambda: timelines.spare_timelines(ctx),
+        per_item = listings.Timelines(
+            lambda chosen: timelines.sync_timelines(ctx, chosen), budget=lambda: timelines.spare_timelines(ctx)
         )
-    items.remember_changes_read(ctx, changed, events_read)
+        events_read = listings.read_changes(ctx, items.changes_read_until(ctx) or changed.since, per_item)
+        items.remember_changes_read(ctx, changed, events_read)
+        listings.read_unread(ctx, per_item)
     timelines.read_unread(ctx)
     transfers.reconcile_transfers(ctx)
 
@@ -71,7 +70,7 @@ def backfill(
             history.repos_without_events(ctx, plan),
             plan.since,
             history.created_range(plan),
-            read_timelines=lambda chosen: timelines.sync_timelines(ctx, chosen),
+            listings.Timelines(lambda chosen: timelines.sync_timelines(ctx, chosen)),
             completed=lambda repo: history.checkpoint_events(ctx, plan, repo),
         )
     if plan.events:

@@ -20,13 +20,13 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import exists, func, or_, select
 
 from .config import Settings
 from .context import JobContext
 from .entities import EVENTS, TIMELINE_READS, parse_timestamp, rows_of, store
 from .github import REVIEW_BATCH, ReviewsAPI
-from .models import Event, Issue, PullRequest
+from .models import Event, Issue, PullRequest, TimelineRead
 from .state import read_watermark, write_watermark
 from .store import committed
 
@@ -36,6 +36,8 @@ TIMELINE_ONLY = frozenset({"cross-referenced", "committed", "line-commented", "c
 LISTED_APART = frozenset({"commented", "reviewed"})
 # sync_state names of each repo's listing progress (nrt_events): when its last complete pass began.
 CURSOR_PREFIX = "listings:"
+# ... and how far back its listings were walked for items never read.
+COVERED_PREFIX = "listings-covered:"
 
 
 def needs_timelines(settings: Settings) -> bool:
@@ -53,18 +55,7 @@ def stored_items(
     as event parents."""
     found = []
     for model in (Issue, PullRequest):
-        statement = select(
-            model.id,
-            model.node_id,
-            model.number,
-            model.org,
-            model.repo,
-            model.url,
-            model.timeline_url,
-            model.comments,
-            model.updated_at,
-            model.created_at,
-        ).where(model.org == ctx.settings.org, model.repo == repo)
+        statement = select(*_parent_columns(model)).where(model.org == ctx.settings.org, model.repo == repo)
         if created is not None:
             statement = statement.where(model.created_at.between(*created))
         if updated_since is not None:
@@ -72,6 +63,22 @@ def stored_items(
         kind = "pr" if model is PullRequest else "issue"
         found += [{**row._mapping, "kind": kind} for row in ctx.session.execute(statement)]
     return found
+
+
+def _parent_columns(model) -> tuple:
+    """What an item carries as the parent of its events, its timeline and its proof."""
+    return (
+        model.id,
+        model.node_id,
+        model.number,
+        model.org,
+        model.repo,
+        model.url,
+        model.timeline_url,
+        model.comments,
+        model.updated_at,
+        model.created_at,
+    )
 
 
 @dataclass
@@ -184,15 +191,31 @@ def _number(issue_url: str | None) -> int | None:
 
 
 @dataclass(frozen=True)
+class Timelines:
+    """How a pass reads the items the listings could not prove: each through its own timeline (`read` returns the
+    ids it settled), as many as `budget` allows now (None: all)."""
+
+    read: Callable[[list[dict]], set[int]]
+    budget: Callable[[], int | None] = lambda: None
+
+
+@dataclass(frozen=True)
 class RepoPass:
-    """How a pass over repos treats each one: where its listings start, which items it must prove, what reads an
-    item the listings could not prove, and what is recorded once the repo is complete."""
+    """How a pass over repos treats each one: where its listings start, which items it must prove, and what is
+    recorded once the repo is complete."""
 
     since: Callable[[str], datetime]
     scope: Callable[[str, datetime], list[dict]]
-    read_timelines: Callable[[list[dict]], set[int]]
-    completed: Callable[[str], None]
-    timeline_budget: Callable[[], int | None] = lambda: None
+    timelines: Timelines
+    completed: Callable[[str], None] = lambda repo: None
+
+
+@dataclass
+class PassResult:
+    """The repos whose listings a pass walked, and whether every repo it was given was completed."""
+
+    walked: list[str] = field(default_factory=list)
+    complete: bool = True
 
 
 @dataclass
@@ -204,20 +227,20 @@ class _RepoWork:
     complete: bool = True
 
 
-def run_pass(ctx: JobContext, repos: Iterable[str], plan: RepoPass) -> bool:
+def run_pass(ctx: JobContext, repos: Iterable[str], plan: RepoPass) -> PassResult:
     """Each repo's listings, then the items they proved marked read (issues at once, PRs once their reviews are
     stored), and the rest read through their own timelines. PRs wait for a full GraphQL query's worth (fifty,
-    across repos), so small repos cost no extra queries. Returns whether every repo was completed; stops
-    between repos at the deadline."""
-    reviews = _ReviewQueue(ctx, lambda work: _finish(ctx, plan, work))
-    all_complete = True
+    across repos), so small repos cost no extra queries. Stops between repos at the deadline."""
+    reviews = _ReviewQueue(ctx, lambda work: _finish(plan, work))
+    result = PassResult()
     for repo in repos:
         if ctx.deadline.passed:
             ctx.report.stopped_early = True
-            all_complete = False
+            result.complete = False
             break
         since = plan.since(repo)
         listing = sync_repo_events(ctx, repo, since)
+        result.walked.append(repo)
         if listing.problems:
             if listing.refused:
                 ctx.report.listings_refused.append(repo)
@@ -231,33 +254,34 @@ def run_pass(ctx: JobContext, repos: Iterable[str], plan: RepoPass) -> bool:
         counts = stored_comment_counts(ctx, repo) if listing.counts_comments else {}
         proven = [item for item in scope if listing.proves(item, counts)]
         unproven = [item for item in scope if not listing.proves(item, counts)]
-        work.complete = _read_unproven(ctx, plan, repo, unproven)
+        work.complete = _read_unproven(ctx, plan.timelines, repo, unproven)
         new = [item for item in proven if (item["created_at"] or listing.since) >= listing.since]
         mark_read(ctx, [item for item in new if item["kind"] == "issue"])
         work.new_pulls = [item for item in new if item["kind"] == "pr"]
         reviews.add(work, [item for item in proven if item["kind"] == "pr"])
-        all_complete = all_complete and work.complete
+        result.complete = result.complete and work.complete
     reviews.drain()
-    return all_complete and reviews.all_read
+    result.complete = result.complete and reviews.all_read
+    return result
 
 
-def _read_unproven(ctx: JobContext, plan: RepoPass, repo: str, items: list[dict]) -> bool:
+def _read_unproven(ctx: JobContext, timelines: Timelines, repo: str, items: list[dict]) -> bool:
     """The items the listings could not prove, through their own timelines, newest first and within the budget;
     whether every one of them was settled."""
     if not items:
         return True
     ordered = sorted(items, key=lambda item: item["updated_at"] or datetime.min, reverse=True)
-    budget = plan.timeline_budget()
+    budget = timelines.budget()
     chosen = ordered if budget is None else ordered[: max(0, budget)]
     ctx.report.timeline_fallbacks += len(chosen)
-    settled = plan.read_timelines(chosen) if chosen else set()
+    settled = timelines.read(chosen) if chosen else set()
     left = len(items) - len(settled & {item["id"] for item in items})
     if left:
         ctx.report.warn(f"{ctx.settings.org}/{repo}: {left} items left for a later run's timelines (budget)")
     return left == 0
 
 
-def _finish(ctx: JobContext, plan: RepoPass, work: _RepoWork) -> None:
+def _finish(plan: RepoPass, work: _RepoWork) -> None:
     if work.complete:
         plan.completed(work.repo)
 
@@ -317,18 +341,50 @@ def read_period(
     repos: Iterable[str],
     since: datetime,
     created: tuple[datetime, datetime],
-    read_timelines: Callable[[list[dict]], set[int]],
+    timelines: Timelines,
     completed: Callable[[str], None],
 ) -> bool:
     """Every event of the items created in a period (their events cannot predate it), one repo at a time; each
-    repo done is `completed` (a backfill checkpoints it, so a resumed one does not read it again)."""
+    repo done is `completed` (a backfill checkpoints it, so a resumed one does not read it again). Returns
+    whether every repo was completed."""
     plan = RepoPass(
         since=lambda repo: since,
         scope=lambda repo, _since: stored_items(ctx, repo, created),
-        read_timelines=read_timelines,
+        timelines=timelines,
         completed=completed,
     )
-    return run_pass(ctx, repos, plan)
+    return run_pass(ctx, repos, plan).complete
+
+
+def never_read(ctx: JobContext, repo: str) -> list[dict]:
+    """The repo's stored items whose events were never read whole."""
+    found = []
+    for model in (Issue, PullRequest):
+        unread = ~exists().where(TimelineRead.item_id == model.id)
+        statement = select(*_parent_columns(model)).where(model.org == ctx.settings.org, model.repo == repo, unread)
+        kind = "pr" if model is PullRequest else "issue"
+        found += [{**row._mapping, "kind": kind} for row in ctx.session.execute(statement)]
+    return found
+
+
+def read_unread(ctx: JobContext, timelines: Timelines) -> None:
+    """Items stored without their events (a plain backfill, items older than any pass) read through the listings:
+    each repo's walked back to its oldest such item, which costs a page per hundred events instead of a
+    timeline per item; what the listings cannot prove goes to its own timeline within the budget. A repo's
+    listings are walked that far back once (`COVERED_PREFIX`): what is still unread after that is left to the
+    per-item timelines (`timelines.read_unread`), so a deep walk is not repeated every run."""
+    unread = {repo: never_read(ctx, repo) for repo in ctx.repos}
+    oldest = {repo: min(item["created_at"] for item in items) for repo, items in unread.items() if items}
+    walked_to = {repo: read_watermark(ctx.session, COVERED_PREFIX + repo) for repo in oldest}
+    repos = [repo for repo in oldest if walked_to[repo] is None or oldest[repo] < walked_to[repo]]
+    plan = RepoPass(
+        since=lambda repo: oldest[repo].replace(tzinfo=ctx.started.tzinfo),
+        scope=lambda repo, _since: unread[repo],
+        timelines=timelines,
+    )
+    result = run_pass(ctx, sorted(repos, key=lambda repo: (-len(unread[repo]), repo)), plan)
+    for repo in result.walked:
+        write_watermark(ctx.session, COVERED_PREFIX + repo, oldest[repo])
 
 
 def repo_cursor(ctx: JobContext, repo: str) -> datetime | None:
@@ -336,12 +392,7 @@ def repo_cursor(ctx: JobContext, repo: str) -> datetime | None:
     return read_watermark(ctx.session, CURSOR_PREFIX + repo)
 
 
-def read_changes(
-    ctx: JobContext,
-    fallback_since: datetime,
-    read_timelines: Callable[[list[dict]], set[int]],
-    timeline_budget: Callable[[], int | None],
-) -> bool:
+def read_changes(ctx: JobContext, fallback_since: datetime, timelines: Timelines) -> bool:
     """What changed in each repo since its own last complete pass (less the overlap; `fallback_since` for a repo
     never passed): its listings, the reviews of its PRs updated since, the items created since marked read,
     and the changed items the listings could not prove read through their timelines. Repos least recently
@@ -358,9 +409,8 @@ def read_changes(
     plan = RepoPass(
         since=since,
         scope=lambda repo, start: stored_items(ctx, repo, updated_since=parse_timestamp(start)),
-        read_timelines=read_timelines,
+        timelines=timelines,
         completed=lambda repo: write_watermark(ctx.session, CURSOR_PREFIX + repo, ctx.started),
-        timeline_budget=timeline_budget,
     )
     ordered = sorted(ctx.repos, key=lambda repo: (cursors[repo] is not None, cursors[repo] or datetime.min, repo))
-    return run_pass(ctx, ordered, plan)
+    return run_pass(ctx, ordered, plan).complete

@@ -2,6 +2,7 @@
 
 import json
 from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -13,17 +14,58 @@ from tests.helpers import ago, count, fetch, rows
 ALICE, MARIA = user("alice", 501), user("maria", 601)
 
 
-def backfilled(github, invoke, numbers):
-    """Items stored by every_30_min (no timelines), each with one comment on GitHub."""
+def backfilled(github, invoke, numbers, hidden_comment: bool = False):
+    """Items stored by every_30_min (no timelines), each with one comment on GitHub (and with `hidden_comment`, a
+    second one the comments listing does not show)."""
     for number in numbers:
-        github.new_item("widgets", number, item_id=number, author=ALICE, created=ago(days=3, hours=number))
+        github.new_item("widgets", number, item_id=number, author=ALICE, created=ago(days=3, hours=number), comments=1)
         github.timelines[number] = [commented(1000 + number, MARIA, ago(days=2))]
+        if hidden_comment:
+            github.timelines[number].append(commented(1100 + number, MARIA, ago(days=2)))
+            github.items[number]["comments"] = 2
+            github.hidden_from_listings.add(1100 + number)
     invoke("every_30_min")
     for number in numbers:
         github.items[number]["updated_at"] = ago(days=3)
 
 
-def test_never_read_timelines_are_read_by_nrt_events_alone(github, invoke, app_env):
+@pytest.fixture
+def per_item(monkeypatch):
+    """Events per item (`EVENTS_SOURCE=timelines`): never-read items are read one timeline each."""
+    monkeypatch.setenv("EVENTS_SOURCE", "timelines")
+
+
+def listing_requests(github) -> list[str]:
+    return [line for line in github.log if "/issues/events" in line or "/issues/comments" in line]
+
+
+def test_never_read_items_are_read_through_the_listings_not_a_timeline_each(github, invoke, app_env):
+    backfilled(github, invoke, range(1, 6))
+    invoke("nrt_events")
+    assert count(app_env, TimelineRead, TimelineRead.outcome == "read") == 5
+    assert count(app_env, Event) == 5
+    assert not [line for line in github.log if "/timeline" in line]
+    assert rows(app_env, JobRun)[-1].counts["never_read_timelines_asked"] == 0
+
+
+def test_a_repos_listings_are_walked_back_for_never_read_items_once(github, invoke, app_env):
+    backfilled(github, invoke, [1], hidden_comment=True)
+    github.core_remaining = 1003  # nothing spare for timelines: the item stays unread
+    invoke("nrt_events")
+    assert fetch(app_env, TimelineRead, 1) is None
+    walks = len(listing_requests(github))
+    invoke("nrt_events")
+    day_ago = datetime.now(UTC) - timedelta(days=1, hours=1)
+    deep = [line for line in listing_requests(github)[walks:] if "since=" in line and listed_since(line) < day_ago]
+    assert deep == [], "the second run reads only what changed since the first"
+
+
+def listed_since(request_line: str) -> datetime:
+    since = parse_qs(urlsplit(request_line.split(" ", 1)[1]).query)["since"][0]
+    return datetime.fromisoformat(since.replace("Z", "+00:00"))
+
+
+def test_never_read_timelines_are_read_by_nrt_events_alone(github, invoke, app_env, per_item):
     backfilled(github, invoke, range(1, 6))
     invoke("nrt_events")
     assert count(app_env, TimelineRead, TimelineRead.outcome == "read") == 5
@@ -31,10 +73,10 @@ def test_never_read_timelines_are_read_by_nrt_events_alone(github, invoke, app_e
     assert rows(app_env, JobRun)[-1].counts["never_read_timelines_asked"] == 5
 
 
-def test_never_read_timelines_use_only_the_spare_budget_newest_first(github, invoke, app_env):
+def test_never_read_timelines_use_only_the_spare_budget_newest_first(github, invoke, app_env, per_item):
     backfilled(github, invoke, range(1, 6))
-    # The repo check and two listings for each of the two repos leave 1002: two above the 1,000 kept back.
-    github.core_remaining = 1007
+    # The repo check leaves 1002: two above the 1,000 kept back.
+    github.core_remaining = 1003
     invoke("nrt_events")
     assert {row.item_id for row in rows(app_env, TimelineRead)} == {1, 2}, "the two newest"
 
@@ -53,7 +95,7 @@ def test_after_a_three_day_outage_the_next_run_covers_the_three_days(github, inv
     assert fetch(app_env, Event, (902, 11)) is not None
 
 
-def test_a_timeline_that_is_gone_is_not_asked_again_every_run(github, invoke, app_env):
+def test_a_timeline_that_is_gone_is_not_asked_again_every_run(github, invoke, app_env, per_item):
     backfilled(github, invoke, [1])
     github.fail_next("/issues/1/timeline", 410)
     invoke("nrt_events")

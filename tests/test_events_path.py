@@ -161,7 +161,7 @@ def test_a_pass_that_does_not_fit_in_one_run_keeps_each_repos_progress_and_finis
     assert fetch(app_env, SyncState, CURSOR_PREFIX + "widgets") is not None
     assert last_run(app_env, "nrt_events").status == "ok"
     listings = [line.split("?")[0] for line in github.log if "/issues/events" in line]
-    assert listings == ["GET " + WIDGETS_EVENTS, "GET /repos/acme/gadgets/issues/events"], "unreached repo first"
+    assert listings[:2] == ["GET " + WIDGETS_EVENTS, "GET /repos/acme/gadgets/issues/events"], "unreached repo first"
 
 
 def test_three_partial_runs_that_move_no_progress_alert_once(ses, alerts_on, github, app_env, slept):
