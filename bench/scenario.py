@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from chalicelib.config import DEFAULT_REPOS
-from tests.fake_github import FakeGitHub, commented, labeled, reviewed, ts, user
+from tests.fake_github import FakeGitHub, closed, commented, labeled, reviewed, ts, user
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -18,11 +18,16 @@ ORG = "aws-amplify"
 YEARS = 3
 # Share of the org's items per repo: the first is the busy one (about a quarter of everything).
 WEIGHTS = [25, 12, 10, 8, 7, 6, 6, 5, 5, 4, 3, 3, 2, 2, 1, 1]
+# Event ids start past 2^31, as comment and review ids on github.com have since 2024 (GraphQL's Int cannot hold
+# them): a strategy that reads them through `databaseId` fails here as it would there.
+EVENT_IDS = 3_000_000_000
+# Answers of each operation and status checked against GitHub's API description (a whole org is too many).
+CONTRACT_SAMPLE = 25
 
 
 def build(api_url: str, now: datetime, *, items: int = 20_000, seed: int = 7) -> FakeGitHub:
     rng = random.Random(seed)
-    fake = FakeGitHub(api=api_url, org=ORG)
+    fake = FakeGitHub(api=api_url, org=ORG, contract_sample=CONTRACT_SAMPLE)
     fake.repos = [{"name": name, "archived": False} for name in DEFAULT_REPOS]
     people = [user(f"user{n}", 10_000 + n) for n in range(3000)]
     fake.members = [user(f"maintainer{n}", 1000 + n) for n in range(120)]
@@ -61,9 +66,9 @@ def build(api_url: str, now: datetime, *, items: int = 20_000, seed: int = 7) ->
         size = rng.choice([3, 12, 40, 99, 100, 130, 260])
         created = payload["created_at"]
         fake.timelines[payload["id"]] = [
-            commented(900_000_000 + payload["id"] * 1000 + n, rng.choice(people), created)
+            commented(EVENT_IDS + 900_000_000 + payload["id"] * 1000 + n, rng.choice(people), created)
             if n % 3
-            else labeled(900_000_000 + payload["id"] * 1000 + n, rng.choice(fake.members), created, "bug")
+            else labeled(EVENT_IDS + 900_000_000 + payload["id"] * 1000 + n, rng.choice(fake.members), created, "bug")
             for n in range(size)
         ]
     return fake
@@ -88,7 +93,9 @@ def half_an_hour_of_activity(fake: FakeGitHub, now: datetime, seed: int = 11) ->
         payload.update(state="closed", closed_at=stamp, updated_at=stamp)
     for payload in rng.sample(list(recent(fake, now, timedelta(days=1))), 5):
         payload["updated_at"] = stamp
-        fake.timelines.setdefault(payload["id"], []).append(commented(800_000_000 + payload["id"], None, stamp))
+        fake.timelines.setdefault(payload["id"], []).append(
+            commented(EVENT_IDS + 800_000_000 + payload["id"], None, stamp)
+        )
     issues = [p for p in open_items if "pull_request" not in p and p["repository_url"].endswith("/docs")]
     for offset, old in enumerate(issues[:3]):
         fake.transfer(old, "amplify-js", 80_000 + offset, new_id=6_000_000 + offset)
@@ -101,7 +108,7 @@ def full_history(fake: FakeGitHub, now: datetime, seed: int = 13) -> None:
     people = [user(f"user{n}", 10_000 + n) for n in range(300)]
     for payload in fake.items.values():
         created = datetime.fromisoformat(payload["created_at"].replace("Z", "+00:00"))
-        first_id = 600_000_000 + payload["id"] * 20
+        first_id = EVENT_IDS + 600_000_000 + payload["id"] * 20
         events = []
         for n in range(rng.choice([0, 1, 2, 3, 4, 6])):
             author = rng.choice(fake.members) if n % 2 else rng.choice(people)
@@ -119,13 +126,7 @@ def full_history(fake: FakeGitHub, now: datetime, seed: int = 13) -> None:
                     )
                 )
         if payload["closed_at"]:
-            events.append(
-                dict(
-                    labeled(first_id + 19, rng.choice(fake.members), payload["closed_at"], "x"),
-                    event="closed",
-                    label=None,
-                )
-            )
+            events.append(closed(first_id + 19, rng.choice(fake.members), payload["closed_at"]))
         fake.timelines[payload["id"]] = events
 
 
@@ -134,6 +135,14 @@ def aim_the_app_at(fake: FakeGitHub, **settings: str) -> None:
     `settings` on top."""
     os.environ.update(GITHUB_API_URL=fake.api, GITHUB_ORG=ORG, GH_TOKEN="bench-token", **settings)
     os.environ.pop("GITHUB_REPOS", None)
+
+
+def contract_line(fake: FakeGitHub) -> str:
+    """What the bench's answers departed from GitHub's API description (checked on a sample of each)."""
+    departures = sorted(set(fake.contract_violations))
+    if not departures:
+        return f"fake checked against GitHub's API description ({CONTRACT_SAMPLE} answers per operation): no departure"
+    return "departures from GitHub's API description:\n  " + "\n  ".join(departures[:20])
 
 
 def save_result(name: str, result: dict) -> None:

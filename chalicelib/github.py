@@ -471,6 +471,11 @@ class GitHubAPI:
             raise IncompleteSearch(response.status, _shown_url(response.url), f"incomplete results for {query!r}")
         return int(response.data.get("total_count", 0))
 
+    def newest_items(self, query: str, count: int) -> list[dict]:
+        """The `count` (at most 100) most recently created issues and PRs matching `query`, newest first."""
+        response = self._search({"q": query, "per_page": min(count, PAGE_SIZE), "sort": "created", "order": "desc"})
+        return list(response.data.get("items") or [])[:count]
+
     def search_windows(
         self,
         query: str,

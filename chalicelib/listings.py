@@ -387,6 +387,22 @@ def read_unread(ctx: JobContext, timelines: Timelines) -> None:
         write_watermark(ctx.session, COVERED_PREFIX + repo, oldest[repo])
 
 
+def _changed(ctx: JobContext, repo: str, since: datetime) -> list[dict]:
+    """The repo's items updated since `since` whose events a changes pass must prove: those created since, and
+    those read before (an older item never read is `read_unread`'s, which walks back to it)."""
+    items = stored_items(ctx, repo, updated_since=since)
+    read = _read_ids(ctx, [item["id"] for item in items])
+    return [item for item in items if item["id"] in read or (item["created_at"] or since) >= since]
+
+
+def _read_ids(ctx: JobContext, ids: list[int]) -> set[int]:
+    found: set[int] = set()
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start : start + 1000]
+        found |= set(ctx.session.scalars(select(TimelineRead.item_id).where(TimelineRead.item_id.in_(chunk))))
+    return found
+
+
 def repo_cursor(ctx: JobContext, repo: str) -> datetime | None:
     """When the last pass that completed this repo's listings began."""
     return read_watermark(ctx.session, CURSOR_PREFIX + repo)
@@ -408,7 +424,7 @@ def read_changes(ctx: JobContext, fallback_since: datetime, timelines: Timelines
 
     plan = RepoPass(
         since=since,
-        scope=lambda repo, start: stored_items(ctx, repo, updated_since=parse_timestamp(start)),
+        scope=lambda repo, start: _changed(ctx, repo, parse_timestamp(start)),
         timelines=timelines,
         completed=lambda repo: write_watermark(ctx.session, CURSOR_PREFIX + repo, ctx.started),
     )

@@ -368,10 +368,18 @@ class FakeGitHub:
         body = {
             "total_count": len(found),
             "incomplete_results": incomplete,
-            "items": visible[(page - 1) * per_page : page * per_page],
+            "items": [self.counted(item) for item in visible[(page - 1) * per_page : page * per_page]],
             "search_type": "lexical",
         }
         return 200, {**headers, **self._page_links("/search/issues", query, page, last)}, json.dumps(body)
+
+    def counted(self, payload: dict) -> dict:
+        """The item as GitHub serves it: its `comments` is how many comments its timeline holds (an item given no
+        timeline keeps the count it was built with)."""
+        events = self.timelines.get(payload["id"])
+        if events is None:
+            return payload
+        return {**payload, "comments": sum(1 for event in events if event.get("event") == "commented")}
 
     def _timeline(self, url: str, match, query: dict, headers: dict) -> tuple[int, dict, str]:
         number = int(match.group(3))
@@ -555,7 +563,7 @@ class FakeGitHub:
         target = self.moved_targets.get(url)
         for payload in self.items.values():
             if payload["url"] == url or payload["id"] == target:
-                return 200, self._headers("core"), json.dumps(payload)
+                return 200, self._headers("core"), json.dumps(self.counted(payload))
         return 404, self._headers("core"), json.dumps({"message": "Not Found"})
 
     # --- plugging into `responses` ----------------------------------------------------------------------------

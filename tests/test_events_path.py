@@ -152,12 +152,14 @@ def test_a_pass_that_does_not_fit_in_one_run_keeps_each_repos_progress_and_finis
     assert first.report.stopped_early
     assert fetch(app_env, SyncState, CURSOR_PREFIX + "gadgets") is not None
     assert fetch(app_env, SyncState, CURSOR_PREFIX + "widgets") is None
-    assert fetch(app_env, Event, (BIG + 904, 12)) is not None and fetch(app_env, Event, (BIG + 912, 11)) is None
+    assert fetch(app_env, Event, (905, 12)) is not None, "gadgets' closed event, within the pass"
+    assert fetch(app_env, Event, (BIG + 912, 11)) is None, "widgets was not reached"
     assert last_run(app_env, "nrt_events").counts["progressed"] is True
     github.on_request = None
     github.log.clear()
     run_job("nrt_events")
     assert fetch(app_env, Event, (BIG + 912, 11)) is not None
+    assert fetch(app_env, Event, (BIG + 904, 12)) is not None, "the older PR's review, by walking back to it"
     assert fetch(app_env, SyncState, CURSOR_PREFIX + "widgets") is not None
     assert last_run(app_env, "nrt_events").status == "ok"
     listings = [line.split("?")[0] for line in github.log if "/issues/events" in line]
@@ -201,9 +203,11 @@ def test_dry_run_estimates_the_listing_path_not_a_timeline_per_item(github, app_
     assert "one per item" not in out
 
 
-def test_nrt_events_reads_a_changed_item_by_its_timeline_when_its_repos_listing_is_refused(github, invoke, app_env):
+def test_nrt_events_reads_a_changed_item_by_its_timeline_when_its_repos_listing_is_refused(
+    github, invoke, app_env, monkeypatch
+):
     history(github)
-    invoke("nrt_events")
+    load(app_env, monkeypatch, "listings")
     github.timelines[11].append(commented(BIG + 911, MARIA, ago(minutes=3)))
     github.items[11].update(updated_at=ago(minutes=3), comments=2)
     github.fail_next("/repos/acme/widgets/issues/comments", 451)
