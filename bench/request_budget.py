@@ -191,7 +191,9 @@ def main() -> int:
     )
     minimum = minimum_backfill_pages(fake, since, now)
     meter.run("every_30_min (first run)", lambda: run_job("every_30_min"), baseline_every_30_min(fake, now))
-    later = now + timedelta(minutes=1)
+    # Stamped with the real clock: a run searches up to its own start, so a change stamped later is never seen by
+    # the per-item runs, whose database then claims timelines it does not hold.
+    later = datetime.now(UTC).replace(microsecond=0)
     scenario.half_an_hour_of_activity(fake, later)
     meter.run("every_30_min (30 min later)", lambda: run_job("every_30_min"), baseline_every_30_min(fake, later))
     mark_every_timeline_read(os.environ["DB_URL"])

@@ -207,6 +207,8 @@ class FakeGitHub:
             timeline_url=new_url + "/timeline",
         )
         self.add(new)
+        if old["id"] in self.timelines:
+            self.timelines[new_id] = self.timelines[old["id"]]
         location = f"{self.api}/repositories/{900 + len(new_repo)}/issues/{new_number}" if by_id else new_url
         self.moved[old["url"]] = location
         self.moved_targets[location] = new_id
@@ -374,11 +376,8 @@ class FakeGitHub:
         return 200, {**headers, **self._page_links("/search/issues", query, page, last)}, json.dumps(body)
 
     def counted(self, payload: dict) -> dict:
-        """The item as GitHub serves it: its `comments` is how many comments its timeline holds (an item given no
-        timeline keeps the count it was built with)."""
-        events = self.timelines.get(payload["id"])
-        if events is None:
-            return payload
+        """The item as GitHub serves it: its `comments` is how many comments its timeline holds."""
+        events = self.timelines.get(payload["id"], [])
         return {**payload, "comments": sum(1 for event in events if event.get("event") == "commented")}
 
     def _timeline(self, url: str, match, query: dict, headers: dict) -> tuple[int, dict, str]:
