@@ -685,7 +685,9 @@ def _shown_url(url: str) -> str:
 class ListingWalk:
     """One walk over a repo-wide listing, iterated once. GitHub may refuse a page (422 "pagination is limited"
     past some depth, 403, 404, 451) or fail it after retries: the walk then ends, `refused` says why, and what
-    it yielded before stays good. `problem` names anything that keeps the walk from proving it read all."""
+    it yielded before stays good. It also ends, the same way, when the run's time is up (`time_left`), so a
+    long walk never runs past the Lambda's. `problem` names anything that keeps the walk from proving it read
+    all."""
 
     def __init__(self, api: GitHubAPI, path: str, since: datetime):
         self.api, self.path, self.since = api, path, since
@@ -708,6 +710,9 @@ class ListingWalk:
                 raise GitHubAPIError(response.status, _shown_url(response.url), "a listing page that is not a list")
             self.pages_read += 1
             yield response, response.data
+            if response.next_url and self.api.time_left() <= 0:
+                self.problem = f"stopped after page {self.pages_read} at the run's deadline"
+                return
 
     def _walk(self) -> Iterator[dict]:
         raise NotImplementedError

@@ -216,3 +216,28 @@ def test_nrt_events_reads_a_changed_item_by_its_timeline_when_its_repos_listing_
     run = last_run(app_env, "nrt_events")
     assert run.status == "ok" and run.counts["listings_refused"] == ["widgets"]
     assert run.counts["timelines_instead_of_listings"] == 1
+
+
+def test_a_walk_cut_by_the_deadline_keeps_its_pages_and_the_next_run_finishes_it(github, app_env, monkeypatch, slept):
+    busy_widgets(github)
+    github.timelines[11].append(labeled(1200, MARIA, ago(hours=2), "late"))
+    github.items[11]["updated_at"] = ago(hours=2)
+    load(app_env, monkeypatch, "timelines")
+    github.timelines[11] += [labeled(1300 + n, MARIA, ago(minutes=120 - n), f"n{n}") for n in range(110)]
+    github.items[11]["updated_at"] = ago(minutes=1)
+    monkeypatch.setenv("EVENTS_SOURCE", "listings")
+    asked = {"pages": 0}
+
+    def count_widgets_pages(path: str) -> None:
+        asked["pages"] += path == WIDGETS_EVENTS
+
+    github.on_request = count_widgets_pages
+    first = run_job("nrt_events", deadline=Deadline(lambda: -1.0 if asked["pages"] else 100.0))
+    assert first.report.stopped_early and asked["pages"] == 1, "the walk stopped after its first page"
+    assert fetch(app_env, Event, (1350, 11)) is not None, "what the first page held is stored"
+    assert fetch(app_env, Event, (1305, 11)) is None, "the second page was not asked"
+    assert fetch(app_env, SyncState, CURSOR_PREFIX + "widgets") is None
+    github.on_request = None
+    run_job("nrt_events")
+    assert all(fetch(app_env, Event, (1300 + n, 11)) is not None for n in range(110))
+    assert fetch(app_env, SyncState, CURSOR_PREFIX + "widgets") is not None
