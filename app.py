@@ -11,7 +11,7 @@ from chalice import Chalice
 
 from chalicelib.cli import configure_cli_logging
 from chalicelib.jobs import JOBS
-from chalicelib.runner import JobFailed, run_job
+from chalicelib.runner import JobFailed, RunInputs, run_job
 
 app = Chalice(app_name="contributor-metrics")
 app.log.setLevel(logging.INFO)
@@ -56,7 +56,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     configure_cli_logging()
     try:
-        run_job(args.job, quiet_without_token=args.unauthenticated)
+        run_job(args.job, inputs=RunInputs(quiet_without_token=args.unauthenticated))
     except JobFailed as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -23,7 +23,7 @@ from chalicelib.config import UNAUTHENTICATED_WARNING, ConfigError, get_db_url, 
 from chalicelib.context import Deadline
 from chalicelib.github import GitHubAPI, GitHubAPIError
 from chalicelib.models import create_db_session
-from chalicelib.runner import JobCouldNotStart, JobFailed, run_job
+from chalicelib.runner import JobCouldNotStart, JobFailed, RunInputs, run_job
 
 EXAMPLES = """examples:
   python backfill.py --since 30d --repos amplify-js --unauthenticated   # a month of one repo, no token
@@ -212,12 +212,9 @@ def main(argv: list[str] | None = None) -> int:
             with progress.redirect_logs():
                 ctx = run_job(
                     "backfill",
-                    settings=settings,
-                    api=api,
-                    db_url=db_url,
-                    repos=plan.repos,
                     job=lambda ctx: jobs.backfill(ctx, plan, progress.window_done, progress.found),
                     deadline=Deadline.never(),
+                    inputs=RunInputs(settings=settings, api=api, db_url=db_url, repos=plan.repos),
                 )
         finally:
             progress.close()

@@ -24,10 +24,11 @@ from chalicelib import jobs
 from chalicelib.backfill import KINDS, BackfillPlan
 from chalicelib.config import ConfigError, get_github_token, get_settings
 from chalicelib.context import Deadline
-from chalicelib.entities import BOOKKEEPING_COLUMNS, parse_timestamp
+from chalicelib.entities import BOOKKEEPING_COLUMNS
 from chalicelib.github import GitHubAPI, GitHubAPIError
 from chalicelib.models import Event, create_db_session
-from chalicelib.runner import JobFailed, run_job
+from chalicelib.runner import JobFailed, RunInputs, run_job
+from chalicelib.times import parse_timestamp
 
 WAYS = {"per-item timelines": "timelines", "listings + GraphQL reviews": "listings"}
 SHOWN_DIFFERENCES = 40
@@ -52,14 +53,12 @@ def read_both_ways(settings, token: str, repo: str, items: int, workdir: str) ->
     for name, source in WAYS.items():
         api = GitHubAPI(settings.api_url, token)
         db_url = f"sqlite:///{workdir}/{source}.db"
+        settings_here = dataclasses.replace(settings, repos=(repo,), events_source=source)
         run_job(
             "live_check",
-            settings=dataclasses.replace(settings, repos=(repo,), events_source=source),
-            api=api,
-            db_url=db_url,
-            repos=(repo,),
             job=lambda ctx, plan=plan: jobs.backfill(ctx, plan, lambda done: None),
             deadline=Deadline.never(),
+            inputs=RunInputs(settings=settings_here, api=api, db_url=db_url, repos=(repo,)),
         )
         found[name] = (stored_events(db_url), api.stats.as_dict())
     return found

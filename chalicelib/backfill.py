@@ -11,10 +11,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from .context import JobContext
-from .entities import parse_timestamp
 from .github import PAGE_SIZE, REVIEW_BATCH, SEARCH_RESULT_CAP, GitHubAPI, Window
 from .models import BackfillCheckpoint
 from .search import store_items
+from .times import parse_timestamp
 
 KINDS = {"issues": "is:issue", "prs": "is:pr"}
 # The checkpoint kind of a repo whose listings, reviews and fallback timelines were read for a period.

@@ -9,11 +9,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 from .context import JobContext
-from .entities import parse_timestamp
-from .github import IncompleteSearch, Window, whole_seconds
+from .github import IncompleteSearch, Window
 from .models import Issue, PullRequest
 from .search import store_items
 from .state import read_watermark, write_watermark
+from .times import parse_timestamp, whole_seconds
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,6 @@ import functools
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -28,22 +27,11 @@ import orjson
 from sqlalchemy import DateTime, Float, Integer, String
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from .github import GitHubAPI, TimelineAPI, TransferAPI
 from .models import Event, EventPoll, Issue, Member, PullRequest, TimelineRead, Transfer
 from .store import UpsertCounts, upsert
+from .times import parse_timestamp
 
 BOOKKEEPING_COLUMNS = frozenset({"extra", "row_hash", "inserted_dt", "inactive", "inactive_dt"})
-
-
-def parse_timestamp(value: Any) -> datetime | None:
-    """GitHub's `2024-05-01T12:00:00Z` as a naive UTC datetime (how the tables store time)."""
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
-    if value.endswith("Z"):
-        return datetime.fromisoformat(value[:-1])
-    return datetime.fromisoformat(value).astimezone(UTC).replace(tzinfo=None)
 
 
 def _text(value: Any) -> Any:
@@ -286,20 +274,19 @@ class Entity:
     model: type
     key: tuple[str, ...]
     replication_key: str | None
-    fetched_by: Callable[..., Any]
     to_row: Callable[..., dict]
 
     def upsert(self, session, rows: list[dict]) -> UpsertCounts:
         return upsert(session, self.model, rows, key=self.key, replication_key=self.replication_key)
 
 
-ISSUES = Entity("issues", Issue, ("id",), "updated_at", GitHubAPI.search_windows, issue_row)
-PULL_REQUESTS = Entity("pull_requests", PullRequest, ("id",), "updated_at", GitHubAPI.search_windows, pull_request_row)
-MEMBERS = Entity("members", Member, ("id",), None, GitHubAPI.list_members, member_row)
-EVENTS = Entity("events", Event, ("id", "issue_id"), "updated_at", TimelineAPI.page, event_row)
-EVENT_POLLS = Entity("event_polls", EventPoll, ("id", "page_no"), None, TimelineAPI.page, poll_row)
-TIMELINE_READS = Entity("timeline_reads", TimelineRead, ("item_id",), None, TimelineAPI.page, timeline_read_row)
-TRANSFERS = Entity("transfers", Transfer, ("issue_id", "new_issue_id"), None, TransferAPI.check, transfer_row)
+ISSUES = Entity("issues", Issue, ("id",), "updated_at", issue_row)
+PULL_REQUESTS = Entity("pull_requests", PullRequest, ("id",), "updated_at", pull_request_row)
+MEMBERS = Entity("members", Member, ("id",), None, member_row)
+EVENTS = Entity("events", Event, ("id", "issue_id"), "updated_at", event_row)
+EVENT_POLLS = Entity("event_polls", EventPoll, ("id", "page_no"), None, poll_row)
+TIMELINE_READS = Entity("timeline_reads", TimelineRead, ("item_id",), None, timeline_read_row)
+TRANSFERS = Entity("transfers", Transfer, ("issue_id", "new_issue_id"), None, transfer_row)
 
 
 def entity_for_item(item: dict) -> Entity:

@@ -24,11 +24,12 @@ from sqlalchemy import exists, func, or_, select
 
 from .config import Settings
 from .context import JobContext
-from .entities import EVENTS, TIMELINE_READS, parse_timestamp, rows_of, store
-from .github import REVIEW_BATCH, ReviewsAPI
+from .entities import EVENTS, TIMELINE_READS, rows_of, store
+from .github import REVIEW_BATCH
 from .models import Event, Issue, PullRequest, TimelineRead
 from .state import read_watermark, write_watermark
 from .store import committed
+from .times import parse_timestamp
 
 # Timeline event types no repo listing carries.
 TIMELINE_ONLY = frozenset({"cross-referenced", "committed", "line-commented", "commit-commented"})
@@ -314,8 +315,8 @@ class _ReviewQueue:
         read: list[dict] = []
 
         def rows() -> Iterator[list[dict]]:
-            found = ReviewsAPI(self.ctx.api, self.ctx.settings.reviews_via, self.ctx.report.warn).of(
-                [pull for _, pull in batch]
+            found = self.ctx.api.pull_reviews(
+                [pull for _, pull in batch], self.ctx.settings.reviews_via, self.ctx.report.warn
             )
             for pull, reviews in found:
                 if reviews is None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from sqlalchemy import func, select, update
 
 from .context import JobContext
-from .entities import MEMBERS, parse_timestamp, rows_of, store
+from .entities import MEMBERS, rows_of, store
 from .models import Member
 from .state import write_watermark
 from .store import committed
+from .times import parse_timestamp
 
 # When the members were last listed: the report needs them to tell maintainers from outsiders.
 SYNCED = "members"

@@ -7,11 +7,13 @@ import logging
 import re
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from .alerts import send_failure_alert
 from .config import ConfigError, Settings, get_db_url, get_github_token, get_settings, in_lambda
@@ -78,8 +80,8 @@ def db_password(db_url: str) -> str | None:
         return None
 
 
-def build_api(settings: Settings, token: str | None) -> GitHubAPI:
-    return GitHubAPI(settings.api_url, token, pool_size=settings.timeline_workers + 2)
+def build_api(settings: Settings, token: str | None, deadline: Deadline) -> GitHubAPI:
+    return GitHubAPI(settings.api_url, token, pool_size=settings.timeline_workers + 2, time_left=deadline.remaining)
 
 
 def resolve_repos(settings: Settings, api: GitHubAPI, report: RunReport) -> tuple[str, ...]:
@@ -139,23 +141,66 @@ def mark_abandoned(session, name: str, run_id: int) -> list[JobRun]:
     return list(stale)
 
 
-def _start(name: str, settings: Settings | None, db_url: str | None, api: GitHubAPI | None, quiet: bool):
-    """Settings, secrets, a migrated database and this run's job_runs row; JobCouldNotStart (alerted) if not."""
+@dataclass(frozen=True)
+class RunInputs:
+    """What a caller hands a run instead of having it resolved as a scheduled run would (backfill.py, the live
+    check, tests): settings, a client, a database, the repos (already checked), and whether to warn when no
+    token is set."""
+
+    settings: Settings | None = None
+    api: GitHubAPI | None = None
+    db_url: str | None = None
+    repos: tuple[str, ...] | None = None
+    quiet_without_token: bool = False
+
+
+@dataclass
+class _Run:
+    """One run as it goes: what it started with, and how it ended."""
+
+    name: str
+    settings: Settings
+    db_url: str
+    api: GitHubAPI
+    session: Session
+    row: JobRun
+    deadline: Deadline
+    report: RunReport = field(default_factory=RunReport)
+    failure: BaseException | None = None
+    counts: dict = field(default_factory=dict)
+    began: float = field(default_factory=time.monotonic)
+
+    @property
+    def status(self) -> str:
+        if isinstance(self.failure, KeyboardInterrupt):
+            return "interrupted"
+        return "failed" if self.failure else "partial" if self.report.stopped_early else "ok"
+
+    @property
+    def message(self) -> str | None:
+        return describe(self.failure, self.db_url, (self.api.token,)) if self.failure else None
+
+
+def _start(name: str, inputs: RunInputs, lambda_context, deadline: Deadline | None) -> _Run:
+    """Settings, secrets, the deadline, a client, a migrated database and this run's job_runs row;
+    JobCouldNotStart (alerted) if any of them cannot be had."""
+    settings, db_url = inputs.settings, inputs.db_url
     try:
         settings = settings or get_settings()
         db_url = db_url or get_db_url()
-        api = api or build_api(settings, get_github_token(quiet=quiet))
+        deadline = deadline or Deadline.for_run(lambda_context, settings.local_time_budget.total_seconds())
+        api = inputs.api or build_api(settings, get_github_token(quiet=inputs.quiet_without_token), deadline)
         upgrade_database(db_url)
         session = create_db_session(db_url)
-        run = JobRun(job=name, stage=settings.stage, started_at=_now(), status="running")
-        session.add(run)
+        row = JobRun(job=name, stage=settings.stage, started_at=_now(), status="running")
+        session.add(row)
         session.commit()
     except (ConfigError, SQLAlchemyError) as error:
         message = f"{name} could not start: {describe(error, db_url or '')}"
         if settings is not None:
             _alert_could_not_start(settings, name, message)
         raise JobCouldNotStart(message) from error
-    return settings, db_url, api, session, run
+    return _Run(name, settings, db_url, api, session, row, deadline)
 
 
 def _alert_could_not_start(settings: Settings, name: str, message: str) -> None:
@@ -171,83 +216,101 @@ def run_job(
     name: str,
     *,
     lambda_context=None,
-    settings: Settings | None = None,
-    api: GitHubAPI | None = None,
-    db_url: str | None = None,
-    job: Callable[[JobContext], None] | None = None,
     deadline: Deadline | None = None,
-    repos: tuple[str, ...] | None = None,
-    quiet_without_token: bool = False,
+    job: Callable[[JobContext], None] | None = None,
+    inputs: RunInputs | None = None,
 ) -> JobContext:
     """Run `name` (or `job`, recorded under that name) once and return its context; raise JobFailed on error.
 
-    `repos` overrides the configured ones (backfill's `--repos`, already checked). A run whose waits would
-    cross the deadline ends as `partial` with what it committed; the next run continues.
+    A run whose waits would cross the deadline ends as `partial` with what it committed; the next run
+    continues.
     """
     job = job or JOBS.get(name)
     if job is None:
         raise JobFailed(f"unknown job {name!r}: choose one of {', '.join(JOBS)}")
-    clock_start = time.monotonic()
-    settings, db_url, api, session, run = _start(name, settings, db_url, api, quiet_without_token)
-    secrets = (api.token,)
-    abandoned = mark_abandoned(session, name, run.id)
-    deadline = deadline or Deadline.for_run(lambda_context, settings.local_time_budget.total_seconds())
-    api.time_left = deadline.remaining
-    report = RunReport()
-    report.watch(session)
+    inputs = inputs or RunInputs()
+    run = _start(name, inputs, lambda_context, deadline)
+    abandoned = mark_abandoned(run.session, name, run.row.id)
+    run.report.watch(run.session)
+    before = _progress_mark(run.session)
+    ctx = _execute(run, job, inputs.repos)
+    alerts = _record(run, abandoned, before)
+    summary = f"{name} {run.status} in {time.monotonic() - run.began:.1f}s: {run.report.summary()}; "
+    log_event(
+        name,
+        run.settings,
+        status=run.status,
+        summary=summary + run.api.stats.summary(),
+        counts=run.counts,
+        error=run.message,
+    )
+    if alerts:
+        send_failure_alert(run.settings, name, "\n\n".join(alerts))
+    if run.failure is not None and not isinstance(run.failure, Exception):
+        raise run.failure
+    if run.failure is not None:
+        raise JobFailed(f"{name} failed: {run.message}") from run.failure
+    return ctx
+
+
+def _execute(run: _Run, job: Callable[[JobContext], None], repos: tuple[str, ...] | None) -> JobContext | None:
+    """The job itself; what it raises is kept on the run (waits past the deadline end it as partial)."""
     ctx = None
-    failure: BaseException | None = None
-    before = _progress_mark(session)
     try:
-        ctx = JobContext(settings, api, session, deadline, repos or resolve_repos(settings, api, report), report)
+        ctx = JobContext(
+            run.settings,
+            run.api,
+            run.session,
+            run.deadline,
+            repos or resolve_repos(run.settings, run.api, run.report),
+            run.report,
+        )
         job(ctx)
     except OutOfTime as error:
-        session.rollback()
-        report.stopped_early = True
-        report.warn(str(error))
-    except BaseException as error:  # recorded below, then raised again (Ctrl-C included)
-        failure = error
-        session.rollback()
-    seconds = time.monotonic() - clock_start
-    if isinstance(failure, KeyboardInterrupt):
-        status = "interrupted"
-    else:
-        status = "failed" if failure else "partial" if report.stopped_early else "ok"
-    message = describe(failure, db_url, secrets) if failure else None
-    counts = {**report.as_dict(), "requests": api.stats.as_dict(), "seconds": round(seconds, 1)}
+        run.session.rollback()
+        run.report.stopped_early = True
+        run.report.warn(str(error))
+    except BaseException as error:  # recorded, then raised again by run_job (Ctrl-C included)
+        run.failure = error
+        run.session.rollback()
+    return ctx
+
+
+def _record(run: _Run, abandoned: list[JobRun], progress_before: tuple | None) -> list[str]:
+    """The run's job_runs row, and what to alert of: a stuck streak, a run killed from outside, the first
+    failure of a streak, repos newly found missing."""
+    report, session, message = run.report, run.session, run.message
+    counts = {
+        **report.as_dict(),
+        "requests": run.api.stats.as_dict(),
+        "seconds": round(time.monotonic() - run.began, 1),
+    }
+    run.counts = counts
     alerts: list[str] = []
     try:
-        counts["progressed"] = before is not None and _progress_mark(session) != before
-        stuck = _stuck_message(session, name, run.id, status, counts["progressed"])
+        counts["progressed"] = progress_before is not None and _progress_mark(session) != progress_before
+        stuck = _stuck_message(session, run.name, run.row.id, run.status, counts["progressed"])
         if stuck:
             alerts.append(stuck)
-        previous = _previous(session, name, abandoned[0].id if abandoned else run.id)
+        previous = _previous(session, run.name, abandoned[0].id if abandoned else run.row.id)
         streak = previous is not None and previous.status in FAILED_STATUSES
         if abandoned and not streak:
             alerts.append(f"the run started at {abandoned[0].started_at:%Y-%m-%d %H:%M} UTC {abandoned[0].error}")
-        if failure is not None and not (streak or abandoned):
+        if run.failure is not None and not (streak or abandoned):
             alerts.append(message)
         previous_unknown = (previous.counts or {}).get("unknown_repos") if previous is not None else None
         if report.unknown_repos and report.unknown_repos != previous_unknown:
             alerts.append(report.warnings[0])
-        run.finished_at, run.status, run.counts, run.error = _now(), status, counts, message
-        session.add(run)
+        run.row.finished_at, run.row.status, run.row.counts, run.row.error = _now(), run.status, counts, message
+        session.add(run.row)
         session.commit()
     except SQLAlchemyError as error:
         session.rollback()
-        log.error("could not record the run in job_runs: %s", describe(error, db_url, secrets))
-        alerts = [message] if failure is not None else []
+        log.error("could not record the run in job_runs: %s", describe(error, run.db_url, (run.api.token,)))
+        alerts = [message] if run.failure is not None else []
     finally:
         session.close()
-    summary = f"{name} {status} in {seconds:.1f}s: {report.summary()}; {api.stats.summary()}"
-    log_event(name, settings, status=status, summary=summary, counts=counts, error=message)
-    if alerts:
-        send_failure_alert(settings, name, "\n\n".join(alerts))
-    if failure is not None and not isinstance(failure, Exception):
-        raise failure
-    if failure is not None:
-        raise JobFailed(f"{name} failed: {message}") from failure
-    return ctx
+    return alerts
 
 
 def _progress_mark(session) -> tuple | None:

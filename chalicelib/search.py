@@ -10,9 +10,10 @@ from datetime import UTC, datetime, timedelta
 
 from .context import JobContext
 from .entities import ISSUES, PULL_REQUESTS, entity_for_item, org_and_repo, rows_of, store
-from .github import Window, whole_seconds
+from .github import Window
 from .state import read_watermark, write_watermark
 from .store import committed
+from .times import whole_seconds
 
 MAX_QUERY_LENGTH = 256
 # `created:2024-01-01T00:00:00Z..2024-01-02T00:00:00Z` plus its separating space.

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from .entities import parse_timestamp
 from .models import BackfillCheckpoint, SyncState
+from .times import parse_timestamp
 
 
 def read_watermark(session: Session, name: str) -> datetime | None:

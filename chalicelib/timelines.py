@@ -11,7 +11,7 @@ from sqlalchemy import exists, select
 
 from .context import Deadline, JobContext
 from .entities import EVENT_POLLS, EVENTS, TIMELINE_READS, rows_of, store
-from .github import PAGE_SIZE, ForeignURL, GitHubAPIError, TimelineAPI, TimelinePage
+from .github import PAGE_SIZE, ForeignURL, GitHubAPI, GitHubAPIError, TimelinePage
 from .models import EventPoll, Issue, PullRequest, TimelineRead
 from .store import committed
 
@@ -27,7 +27,7 @@ class TimelineFetch:
     refused: str | None = None
 
 
-def fetch_timeline(timeline: TimelineAPI, item: dict, known: dict[int, EventPoll], deadline: Deadline) -> TimelineFetch:
+def fetch_timeline(api: GitHubAPI, item: dict, known: dict[int, EventPoll], deadline: Deadline) -> TimelineFetch:
     """Every page of one timeline, each asked with its own ETag.
 
     A 304 on one page says nothing of the next: new events land on the last page, so paging goes on after an
@@ -38,7 +38,7 @@ def fetch_timeline(timeline: TimelineAPI, item: dict, known: dict[int, EventPoll
     try:
         while not deadline.passed:
             poll = known.get(page_no)
-            page = timeline.page(item["timeline_url"], page_no, poll.etag if poll else None)
+            page = api.timeline_page(item["timeline_url"], page_no, poll.etag if poll else None)
             fetch.pages.append(page)
             if page.not_modified:
                 more = poll.page_size is None or poll.page_size >= PAGE_SIZE
@@ -113,11 +113,10 @@ def sync_timelines(ctx: JobContext, items: list[dict]) -> set[int]:
 
     ordered = sorted(items, key=lambda item: item["updated_at"] or datetime.min, reverse=True)
     ordered.sort(key=lambda item: not stale(item))
-    timeline = TimelineAPI(ctx.api)
     settled: set[int] = set()
     with ThreadPoolExecutor(max_workers=ctx.settings.timeline_workers) as pool:
         futures = [
-            pool.submit(fetch_timeline, timeline, item, known.get(item["id"], {}), ctx.deadline) for item in ordered
+            pool.submit(fetch_timeline, ctx.api, item, known.get(item["id"], {}), ctx.deadline) for item in ordered
         ]
         try:
             for future in as_completed(futures):

@@ -10,10 +10,11 @@ from sqlalchemy import and_, delete, exists, or_, select
 from sqlalchemy.orm import aliased
 
 from .context import JobContext
-from .entities import TRANSFERS, org_and_repo, parse_timestamp, store
-from .github import IssueLocation, TransferAPI
+from .entities import TRANSFERS, org_and_repo, store
+from .github import IssueLocation
 from .models import Event, EventPoll, Issue, TimelineRead, TransferCheck
 from .store import committed
+from .times import parse_timestamp
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +93,6 @@ def transfer_candidates(ctx: JobContext) -> list[tuple[Issue, int]]:
 
 
 def reconcile_transfers(ctx: JobContext) -> None:
-    transfers = TransferAPI(ctx.api)
     handled: set[int] = set()
     for old, twin_id in transfer_candidates(ctx):
         if old.id in handled:
@@ -100,7 +100,7 @@ def reconcile_transfers(ctx: JobContext) -> None:
         if ctx.deadline.passed:
             ctx.report.stopped_early = True
             return
-        check = transfers.check(old.url)
+        check = ctx.api.issue_location(old.url)
         apply_location(ctx, Issue, old, check, twin_id)
         if check.outcome != "present":
             handled.add(old.id)
@@ -110,7 +110,6 @@ def settle_missing(ctx: JobContext, rows: list[dict]) -> Counter:
     """Stored items that search no longer returns: each is asked for once (moved, deleted, or still there).
 
     Returns how many of each outcome (`apply_location`'s words)."""
-    transfers = TransferAPI(ctx.api)
     outcomes: Counter = Counter()
     for row in rows:
         if ctx.deadline.passed:
@@ -119,5 +118,5 @@ def settle_missing(ctx: JobContext, rows: list[dict]) -> Counter:
         model = row["model"]
         stored = ctx.session.get(model, row["id"])
         if stored is not None:
-            outcomes[apply_location(ctx, model, stored, transfers.check(row["url"]))] += 1
+            outcomes[apply_location(ctx, model, stored, ctx.api.issue_location(row["url"]))] += 1
     return outcomes

@@ -166,7 +166,7 @@ def app_env(monkeypatch, github, db_url):
 def slept(monkeypatch):
     """Seconds the app asked to sleep; nobody really waits."""
     waits: list[float] = []
-    monkeypatch.setattr("chalicelib.github.time.sleep", waits.append)
+    monkeypatch.setattr("time.sleep", waits.append)
     return waits
 
 

@@ -5,8 +5,7 @@ from datetime import datetime, timedelta
 import pytest
 import responses
 
-from chalicelib import github as github_module
-from chalicelib.github import GitHubAPI, GitHubAPIError, OutOfTime
+from chalicelib.github import GitHubAPI, GitHubAPIError, OutOfTime, transport
 from chalicelib.items import WATERMARK
 from chalicelib.models import Event, JobRun, PullRequest, SyncState, create_db_session
 from chalicelib.runner import JobCouldNotStart, run_job
@@ -56,8 +55,7 @@ def test_an_exhausted_core_bucket_ends_the_run_partial_instead_of_sleeping_past_
 def test_a_retry_after_longer_than_the_time_left_is_not_slept(clock):
     with responses.RequestsMock() as mocked:
         mocked.get(f"{API}/orgs/acme/repos", status=429, headers={"retry-after": "120"}, json={"message": "slow down"})
-        client = GitHubAPI(API, "ghp_x", sleep=clock.sleep, clock=clock)
-        client.time_left = lambda: 60.0
+        client = GitHubAPI(API, "ghp_x", sleep=clock.sleep, clock=clock, time_left=lambda: 60.0)
         with pytest.raises(OutOfTime, match="120s to wait but 60s left"):
             client.list_repos("acme")
     assert clock.sleeps == []
@@ -108,7 +106,7 @@ def test_a_job_that_cannot_start_alerts_once_per_cause(ses, alerts_on, monkeypat
 
 
 def test_an_answer_larger_than_the_limit_is_an_error(monkeypatch, clock):
-    monkeypatch.setattr(github_module, "MAX_BODY_BYTES", 1000)
+    monkeypatch.setattr(transport, "MAX_BODY_BYTES", 1000)
     with responses.RequestsMock() as mocked:
         mocked.get(f"{API}/orgs/acme/members", body="[" + ",".join(['{"id": 1}'] * 500) + "]")
         with pytest.raises(GitHubAPIError, match="larger than 1000 bytes"):

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import pytest
 import responses
 
-from chalicelib.github import GitHubAPI, GitHubAPIError, TimelineAPI, TransferAPI, Window
+from chalicelib.github import GitHubAPI, GitHubAPIError, Window
 
 API = "https://api.github.test"
 TOKEN = "ghp_secret_token_value"
@@ -133,7 +133,7 @@ def test_not_modified_costs_nothing_and_is_counted_apart(mocked, client):
         headers={"ETag": '"abc"'},
         match=[responses.matchers.header_matcher({"If-None-Match": '"abc"'})],
     )
-    page = TimelineAPI(client).page(url, 1, etag='"abc"')
+    page = client.timeline_page(url, 1, etag='"abc"')
     assert page.not_modified and page.events == [] and page.etag == '"abc"'
     assert client.stats.not_modified == 1 and client.stats.core == 0
 
@@ -164,16 +164,15 @@ def test_transfer_check_reads_a_301_without_following_it_blindly(mocked, client)
     new = f"{API}/repositories/42/issues/9"
     mocked.get(old, status=301, headers={"Location": new}, json={"message": "Moved Permanently", "url": new})
     mocked.get(new, json={"id": 99, "number": 9, "url": f"{API}/repos/acme/gadgets/issues/9"}, headers=limits())
-    check = TransferAPI(client).check(old)
+    check = client.issue_location(old)
     assert check.outcome == "moved" and check.new_issue["id"] == 99
 
 
 def test_transfer_check_tells_deleted_from_present(mocked, client):
     mocked.get(f"{API}/repos/acme/widgets/issues/1", status=410, json={"message": "This issue was deleted"})
     mocked.get(f"{API}/repos/acme/widgets/issues/2", json={"id": 2}, headers=limits())
-    transfers = TransferAPI(client)
-    assert transfers.check(f"{API}/repos/acme/widgets/issues/1").outcome == "gone"
-    assert transfers.check(f"{API}/repos/acme/widgets/issues/2").outcome == "present"
+    assert client.issue_location(f"{API}/repos/acme/widgets/issues/1").outcome == "gone"
+    assert client.issue_location(f"{API}/repos/acme/widgets/issues/2").outcome == "present"
 
 
 def test_an_answer_that_is_not_json_is_a_clear_error(mocked, client):

@@ -2,7 +2,7 @@
 the stored events differ. Against github.com it needs a token and the network, so here it is the fake's."""
 
 from bench import live_check
-from chalicelib import github as client
+from chalicelib.github import reviews
 from tests.test_listings import history
 
 
@@ -18,8 +18,8 @@ def test_both_ways_store_the_same_rows_and_the_requests_each_way_are_printed(git
 
 def test_a_row_the_two_ways_store_differently_is_named_with_its_columns(github, app_env, slept, capsys, monkeypatch):
     history(github)
-    reshaped = client.rest_review
-    monkeypatch.setattr(client, "rest_review", lambda review, url: {**reshaped(review, url), "body": "changed"})
+    reshaped = reviews.rest_review
+    monkeypatch.setattr(reviews, "rest_review", lambda review, url: {**reshaped(review, url), "body": "changed"})
     assert live_check.main(["--repo", "acme/gadgets", "--items", "5"]) == 1
     out = capsys.readouterr().out
     assert "differs in body: reviewed 3000000904 on item 12" in out

@@ -9,7 +9,7 @@ from moto import mock_aws
 
 from chalicelib import config
 from chalicelib.config import ConfigError
-from chalicelib.github import ForeignURL, GitHubAPI, TransferAPI
+from chalicelib.github import ForeignURL, GitHubAPI
 from chalicelib.models import Event, JobRun
 from chalicelib.runner import JobCouldNotStart, JobFailed, run_job
 from tests.fake_github import commented, user
@@ -62,7 +62,7 @@ def test_a_transfer_location_on_another_host_is_refused(mocked, client):
     mocked.get(f"{API}/repos/acme/widgets/issues/5", status=301, headers={"Location": "http://evil.test/issues/9"})
     mocked.get("http://evil.test/issues/9", json={"id": 9})
     with pytest.raises(ForeignURL):
-        TransferAPI(client).check(f"{API}/repos/acme/widgets/issues/5")
+        client.issue_location(f"{API}/repos/acme/widgets/issues/5")
     assert requests_to(mocked, "evil.test") == []
 
 
