@@ -17,11 +17,11 @@ from datetime import time as day_time
 from sqlalchemy.exc import SQLAlchemyError
 
 from chalicelib import jobs
-from chalicelib.backfill import KINDS, BackfillPlan, WindowDone, estimate, load_coverage
 from chalicelib.cli import configure_cli_logging, day
 from chalicelib.config import UNAUTHENTICATED_WARNING, ConfigError, get_db_url, get_github_token, get_settings
 from chalicelib.context import Deadline
 from chalicelib.github import GitHubAPI, GitHubAPIError
+from chalicelib.history import KINDS, BackfillPlan, WindowDone, estimate, load_coverage
 from chalicelib.models import create_db_session
 from chalicelib.runner import JobCouldNotStart, JobFailed, RunInputs, run_job
 

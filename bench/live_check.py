@@ -21,11 +21,11 @@ from datetime import time as day_time
 from sqlalchemy import select
 
 from chalicelib import jobs
-from chalicelib.backfill import KINDS, BackfillPlan
 from chalicelib.config import ConfigError, get_github_token, get_settings
 from chalicelib.context import Deadline
 from chalicelib.entities import BOOKKEEPING_COLUMNS
 from chalicelib.github import GitHubAPI, GitHubAPIError
+from chalicelib.history import KINDS, BackfillPlan
 from chalicelib.models import Event, create_db_session
 from chalicelib.runner import JobFailed, RunInputs, run_job
 from chalicelib.times import parse_timestamp

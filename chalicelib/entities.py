@@ -1,15 +1,15 @@
-"""What each synced entity is: its table, its key, its replication key, the client call it comes from, and how a
-GitHub payload becomes a row. Jobs compose these; none of them knows a column name. A payload field with no
+"""What each synced entity is: its table, its key, its replication key, and how a GitHub payload becomes a row.
+Declarations and row functions only: no job context, no database session, no client. A payload field with no
 column goes to `extra`.
 
 Adding an entity (say PR reviews), end to end:
 1. Model: a class in `models.py` with the payload's columns, `PortColumns` for `extra`/`row_hash`.
 2. Migration: a new file in `migrations/versions/` that creates the table (copy the newest one's header).
-3. Endpoint: a method on `GitHubAPI` (or `TimelineAPI`/`TransferAPI`) in `github.py`; no URL is built elsewhere.
-4. Entity: a row function `to_row(payload, parent=None)` (parent: the stored row it belongs to, if any) and an
-   `Entity(...)` below naming the model, key, replication key and that client method.
+3. Endpoint: a method on `GitHubAPI` in `github/client.py`; no URL is built outside `chalicelib/github`.
+4. Entity: a row function `to_row(payload, parent=None)` (parent: the stored item it belongs to, a `Parent`)
+   and an `Entity(...)` below naming the model, key, replication key and that function.
 5. Fetch step: one function in its own module beside `items.py`/`members.py`/`timelines.py`: call the client,
-   map with `entity.to_row`, write with `store(ctx, entity, rows)` inside `committed(ctx.session)`.
+   then `load(ctx, entity, payloads, parent)` (`load.py`; `unit` and `put` for several tables at once).
 6. Job: one line in the job that should run it, in `jobs.py`.
 7. Test: a scenario in `tests/` against the fake GitHub (`tests/fake_github.py`), with the payload's real shape.
 """
@@ -20,7 +20,8 @@ import functools
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, TypedDict
 from urllib.parse import urlsplit
 
 import orjson
@@ -28,7 +29,6 @@ from sqlalchemy import DateTime, Float, Integer, String
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from .models import Event, EventPoll, Issue, Member, PullRequest, TimelineRead, Transfer
-from .store import UpsertCounts, upsert
 from .times import parse_timestamp
 
 BOOKKEEPING_COLUMNS = frozenset({"extra", "row_hash", "inserted_dt", "inactive", "inactive_dt"})
@@ -108,12 +108,12 @@ def org_and_repo(repository_url: str | None) -> tuple[str | None, str | None]:
     return None, None
 
 
-def issue_row(item: dict, parent: dict | None = None) -> dict:
+def issue_row(item: dict, parent: Parent | None = None) -> dict:
     org, repo = org_and_repo(item.get("repository_url"))
     return payload_row(Issue, item, {"org": org, "repo": repo, "username": login_of(item.get("user"))})
 
 
-def pull_request_row(item: dict, parent: dict | None = None) -> dict:
+def pull_request_row(item: dict, parent: Parent | None = None) -> dict:
     """A search item with a `pull_request` object; `merged` is None (kept as stored) when that object is of an
     older shape without `merged_at`."""
     org, repo = org_and_repo(item.get("repository_url"))
@@ -126,7 +126,7 @@ def pull_request_row(item: dict, parent: dict | None = None) -> dict:
     )
 
 
-def member_row(payload: dict, parent: dict | None = None) -> dict:
+def member_row(payload: dict, parent: Parent | None = None) -> dict:
     row = payload_row(Member, payload)
     row.update(inactive=False, inactive_dt=None)
     return row
@@ -182,7 +182,7 @@ def _event_when_and_who(payload: dict) -> dict:
     }
 
 
-def event_row(payload: dict, parent: dict | None = None) -> dict:
+def event_row(payload: dict, parent: Parent | None = None) -> dict:
     """A timeline event of the stored item `parent`."""
     issue = parent or {}
     derived = {key: value for key, value in _event_when_and_who(payload).items() if value is not None}
@@ -201,7 +201,7 @@ def event_row(payload: dict, parent: dict | None = None) -> dict:
     )
 
 
-def timeline_read_row(read: dict, parent: dict | None = None) -> dict:
+def timeline_read_row(read: dict, parent: Parent | None = None) -> dict:
     """That the item `parent`'s timeline was read whole (`read`: outcome, read_at)."""
     item = parent or {}
     return payload_row(
@@ -211,7 +211,7 @@ def timeline_read_row(read: dict, parent: dict | None = None) -> dict:
     )
 
 
-def transfer_row(new_issue: dict, parent: dict | None = None) -> dict:
+def transfer_row(new_issue: dict, parent: Parent | None = None) -> dict:
     """Where an issue went (GitHub's payload of the new issue) joined to the moved issue as it was (`parent`, our
     stored row)."""
     old = parent or {}
@@ -250,7 +250,7 @@ def transfer_row(new_issue: dict, parent: dict | None = None) -> dict:
     )
 
 
-def poll_row(page: dict, parent: dict | None = None) -> dict:
+def poll_row(page: dict, parent: Parent | None = None) -> dict:
     """A timeline page's ETag (`page`: page_no, etag, page_size) for the item `parent` as it was when read."""
     item = parent or {}
     return payload_row(
@@ -266,6 +266,28 @@ def poll_row(page: dict, parent: dict | None = None) -> dict:
     )
 
 
+class Parent(TypedDict, total=False):
+    """The stored item a row belongs to, as the row functions receive it: an event's issue or PR, a timeline
+    page's or read mark's item, a transfer's old issue (with what the transfer keeps of it)."""
+
+    id: int
+    org: str
+    repo: str
+    updated_at: datetime | None
+    url: str
+    number: int
+    title: str
+    body: str | None
+    created_at: datetime
+    closed_at: datetime | None
+    state: str
+    assignee: Any
+    assignees: Any
+    labels: Any
+    user: Any
+    username: str | None
+
+
 @dataclass(frozen=True)
 class Entity:
     """How one kind of GitHub object is fetched and stored (the idea of a tap's stream declaration)."""
@@ -275,9 +297,6 @@ class Entity:
     key: tuple[str, ...]
     replication_key: str | None
     to_row: Callable[..., dict]
-
-    def upsert(self, session, rows: list[dict]) -> UpsertCounts:
-        return upsert(session, self.model, rows, key=self.key, replication_key=self.replication_key)
 
 
 ISSUES = Entity("issues", Issue, ("id",), "updated_at", issue_row)
@@ -292,31 +311,3 @@ TRANSFERS = Entity("transfers", Transfer, ("issue_id", "new_issue_id"), None, tr
 def entity_for_item(item: dict) -> Entity:
     """A search item is a pull request exactly when it carries a `pull_request` object."""
     return PULL_REQUESTS if item.get("pull_request") is not None else ISSUES
-
-
-MALFORMED = (KeyError, TypeError, ValueError, AttributeError)
-
-
-def rows_of(ctx, entity: Entity, payloads, parent: dict | None = None) -> list[dict]:
-    """`entity.to_row` of each payload; one that cannot be mapped (no key, a time that is not a time, a list
-    field that is not a list, text that is not valid Unicode) is left out with a warning naming it."""
-    rows = []
-    for payload in payloads:
-        try:
-            row = entity.to_row(payload, parent)
-            if any(row.get(name) is None for name in entity.key):
-                raise ValueError(f"no {'/'.join(entity.key)}")
-        except MALFORMED as error:
-            where = (payload.get("html_url") or payload.get("url")) if isinstance(payload, dict) else None
-            ctx.report.skip(f"{entity.name}: skipped a malformed payload ({where or 'no URL'}): {error}")
-            continue
-        rows.append(row)
-    return rows
-
-
-def store(ctx, entity: Entity, rows: list[dict]) -> UpsertCounts:
-    """Upsert rows of one entity in the caller's transaction and count them in the run's report."""
-    counts = entity.upsert(ctx.session, rows)
-    if rows:
-        ctx.report.add(entity.name, counts)
-    return counts

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from . import backfill as history
-from . import completeness, digest, items, listings, members, timelines, transfers
+from . import completeness, digest, history, items, listings, members, timelines, transfers
 from .config import Settings
 from .context import JobContext
 

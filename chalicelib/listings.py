@@ -24,11 +24,11 @@ from sqlalchemy import exists, func, or_, select
 
 from .config import Settings
 from .context import JobContext
-from .entities import EVENTS, TIMELINE_READS, rows_of, store
+from .entities import EVENTS, TIMELINE_READS
 from .github import REVIEW_BATCH
+from .load import load_streamed, put, rows_of, unit
 from .models import Event, Issue, PullRequest, TimelineRead
 from .state import read_watermark, write_watermark
-from .store import committed
 from .times import parse_timestamp
 
 # Timeline event types no repo listing carries.
@@ -126,7 +126,7 @@ def sync_repo_events(ctx: JobContext, repo: str, since: datetime) -> RepoListing
                 if item is not None and event.get("event") in tracked:
                     yield rows_of(ctx, EVENTS, [{k: v for k, v in event.items() if k != "issue"}], item)
 
-        _store_streamed(ctx, issue_events())
+        load_streamed(ctx, EVENTS, issue_events())
         listing.events_from = parse_timestamp(walk.proven_from)
         _note(listing, "issue events", walk)
     if listing.counts_comments:
@@ -138,7 +138,7 @@ def sync_repo_events(ctx: JobContext, repo: str, since: datetime) -> RepoListing
                 if item is not None:
                     yield rows_of(ctx, EVENTS, [{**comment, "event": "commented", "actor": comment.get("user")}], item)
 
-        _store_streamed(ctx, comments())
+        load_streamed(ctx, EVENTS, comments())
         listing.comments_complete = walk.complete
         _note(listing, "comments", walk)
     return listing
@@ -160,30 +160,11 @@ def stored_comment_counts(ctx: JobContext, repo: str) -> dict[int, int]:
     return dict(ctx.session.execute(statement).all())
 
 
-STORE_EVERY = 5000
-
-
-def _store_streamed(ctx: JobContext, batches: Iterable[list[dict]]) -> None:
-    """Store event rows as they stream in, STORE_EVERY at a time (each chunk committed)."""
-    rows: list[dict] = []
-    for batch in batches:
-        rows += batch
-        if len(rows) >= STORE_EVERY:
-            _store_events(ctx, rows)
-            rows = []
-    _store_events(ctx, rows)
-
-
-def _store_events(ctx: JobContext, rows: list[dict]) -> None:
-    with committed(ctx.session):
-        store(ctx, EVENTS, rows)
-
-
 def mark_read(ctx: JobContext, items: list[dict]) -> None:
     """These items' events are complete (their whole life lies within what the listings proved)."""
     reads = [TIMELINE_READS.to_row({"outcome": "read", "read_at": ctx.started}, item) for item in items]
-    with committed(ctx.session):
-        store(ctx, TIMELINE_READS, reads)
+    with unit(ctx):
+        put(ctx, TIMELINE_READS, reads)
 
 
 def _number(issue_url: str | None) -> int | None:
@@ -326,7 +307,7 @@ class _ReviewQueue:
                 yield rows_of(self.ctx, EVENTS, reviews, pull)
 
         if tracked:
-            _store_streamed(self.ctx, rows())
+            load_streamed(self.ctx, EVENTS, rows())
         else:
             read = [pull for _, pull in batch]
         new = {pull["id"] for work, _ in batch for pull in work.new_pulls}

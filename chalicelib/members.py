@@ -5,10 +5,10 @@ from __future__ import annotations
 from sqlalchemy import func, select, update
 
 from .context import JobContext
-from .entities import MEMBERS, rows_of, store
+from .entities import MEMBERS
+from .load import put, rows_of, unit
 from .models import Member
 from .state import write_watermark
-from .store import committed
 from .times import parse_timestamp
 
 # When the members were last listed: the report needs them to tell maintainers from outsiders.
@@ -19,8 +19,8 @@ def sync_members(ctx: JobContext) -> None:
     """Store the org's members; mark those no longer listed inactive; reactivate returners."""
     payloads = ctx.api.list_members(ctx.settings.org)
     rows = rows_of(ctx, MEMBERS, payloads)
-    with committed(ctx.session) as session:
-        store(ctx, MEMBERS, rows)
+    with unit(ctx) as session:
+        put(ctx, MEMBERS, rows)
         active = session.scalar(select(func.count()).select_from(Member).where(Member.inactive.is_not(True)))
         if not payloads and active:
             ctx.report.warn(

@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from .context import JobContext
-from .entities import ISSUES, PULL_REQUESTS, entity_for_item, org_and_repo, rows_of, store
+from .entities import ISSUES, PULL_REQUESTS, entity_for_item, org_and_repo
 from .github import Window
+from .load import put, rows_of, unit
 from .state import read_watermark, write_watermark
-from .store import committed
 from .times import whole_seconds
 
 MAX_QUERY_LENGTH = 256
@@ -59,9 +59,9 @@ def store_items(ctx: JobContext, items: Iterable[dict]) -> list[dict]:
             continue
         by_entity[entity_for_item(item)].append(item)
     stored = {entity: rows_of(ctx, entity, payloads) for entity, payloads in by_entity.items()}
-    with committed(ctx.session):
+    with unit(ctx):
         for entity, rows in stored.items():
-            store(ctx, entity, rows)
+            put(ctx, entity, rows)
     return [row for rows in stored.values() for row in rows]
 
 

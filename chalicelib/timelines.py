@@ -10,10 +10,10 @@ from datetime import datetime
 from sqlalchemy import exists, select
 
 from .context import Deadline, JobContext
-from .entities import EVENT_POLLS, EVENTS, TIMELINE_READS, rows_of, store
+from .entities import EVENT_POLLS, EVENTS, TIMELINE_READS
 from .github import PAGE_SIZE, ForeignURL, GitHubAPI, GitHubAPIError, TimelinePage
+from .load import put, rows_of, unit
 from .models import EventPoll, Issue, PullRequest, TimelineRead
-from .store import committed
 
 log = logging.getLogger(__name__)
 
@@ -75,10 +75,10 @@ def store_timeline(ctx: JobContext, fetch: TimelineFetch, already_read: bool) ->
     reads = [TIMELINE_READS.to_row({"outcome": outcome, "read_at": ctx.started}, item)] if outcome else []
     if not polls and (already_read or not reads):
         return
-    with committed(ctx.session):
-        store(ctx, EVENTS, events)
-        store(ctx, EVENT_POLLS, polls)
-        store(ctx, TIMELINE_READS, reads)
+    with unit(ctx):
+        put(ctx, EVENTS, events)
+        put(ctx, EVENT_POLLS, polls)
+        put(ctx, TIMELINE_READS, reads)
 
 
 def _known_polls(ctx: JobContext, ids: list[int]) -> dict[int, dict[int, EventPoll]]:

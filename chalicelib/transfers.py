@@ -10,10 +10,10 @@ from sqlalchemy import and_, delete, exists, or_, select
 from sqlalchemy.orm import aliased
 
 from .context import JobContext
-from .entities import TRANSFERS, org_and_repo, store
+from .entities import TRANSFERS, org_and_repo
 from .github import IssueLocation
+from .load import put, unit
 from .models import Event, EventPoll, Issue, TimelineRead, TransferCheck
-from .store import committed
 from .times import parse_timestamp
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ def apply_location(ctx: JobContext, model, old, check: IssueLocation, twin_id: i
     """Act on what GitHub said of an item's URL, in one transaction; returns what was done: `transferred`,
     `removed`, `waiting` (moved to an issue of a tracked repo not stored yet) or `present`. An issue moved to a
     repo we do not track is recorded as transferred and retired at once: nothing would ever store its twin."""
-    with committed(ctx.session) as session:
+    with unit(ctx) as session:
         if check.outcome == "gone":
             _delete_item(ctx, model, old.id)
             ctx.report.count("removed")
@@ -64,7 +64,7 @@ def apply_location(ctx: JobContext, model, old, check: IssueLocation, twin_id: i
             )
             _remember(ctx, old.id, twin_id, "moved_unstored")
             return "waiting"
-        store(ctx, TRANSFERS, [TRANSFERS.to_row(check.new_issue, _as_dict(old))])
+        put(ctx, TRANSFERS, [TRANSFERS.to_row(check.new_issue, _as_dict(old))])
         _delete_item(ctx, model, old.id)
         ctx.report.count("transferred")
         log.info("issue %s was transferred to %s", old.url, check.new_issue.get("url"))

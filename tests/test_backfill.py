@@ -7,9 +7,9 @@ import pytest
 from sqlalchemy import select
 
 import backfill
-from chalicelib import backfill as backfill_module
-from chalicelib.backfill import WindowDone
+from chalicelib import history
 from chalicelib.github import Window
+from chalicelib.history import WindowDone
 from chalicelib.models import BackfillCheckpoint, Event, Issue, JobRun, PullRequest, create_db_session
 from tests.fake_github import commented, user
 from tests.helpers import count
@@ -56,7 +56,7 @@ def test_second_run_inserts_nothing_and_asks_no_search(busy_repo, app_env, slept
 
 
 def test_interrupted_run_resumes_without_fetching_completed_windows(busy_repo, app_env, slept, monkeypatch):
-    real_store = backfill_module.store_items
+    real_store = history.store_items
     calls = {"n": 0}
 
     def store_then_crash(ctx, items):
@@ -65,7 +65,7 @@ def test_interrupted_run_resumes_without_fetching_completed_windows(busy_repo, a
             raise ConnectionError("connection to the database lost")
         return real_store(ctx, items)
 
-    monkeypatch.setattr(backfill_module, "store_items", store_then_crash)
+    monkeypatch.setattr(history, "store_items", store_then_crash)
     assert backfill.main(period("--only", "issues")) == 1
     session = create_db_session(app_env)
     done = session.scalars(select(BackfillCheckpoint)).all()
@@ -74,7 +74,7 @@ def test_interrupted_run_resumes_without_fetching_completed_windows(busy_repo, a
     done_windows = {f"{c.window_start:%Y-%m-%dT%H:%M:%SZ}..{c.window_end:%Y-%m-%dT%H:%M:%SZ}" for c in done}
     first_run = unquote_plus("\n".join(busy_repo.log))
     assert all(f"created:{window}" in first_run for window in done_windows)
-    monkeypatch.setattr(backfill_module, "store_items", real_store)
+    monkeypatch.setattr(history, "store_items", real_store)
     log_start = len(busy_repo.log)
     assert backfill.main(period("--only", "issues")) == 0
     resumed = unquote_plus("\n".join(busy_repo.log[log_start:]))

@@ -2,7 +2,7 @@
 
 import pytest
 
-from chalicelib import config, entities
+from chalicelib import config, load
 from chalicelib.config import ConfigError
 from chalicelib.entities import issue_row
 from chalicelib.items import WATERMARK
@@ -102,14 +102,14 @@ def test_one_malformed_item_is_skipped_with_its_url_and_the_rest_is_stored(githu
 def test_a_failed_run_counts_only_what_it_committed(github, invoke, app_env, monkeypatch):
     github.new_item("widgets", 1, item_id=11, author=ALICE, created=ago(days=1))
     github.new_item("widgets", 2, item_id=12, author=ALICE, created=ago(days=1), pr=True)
-    real_upsert = entities.upsert
+    real_upsert = load.upsert
 
     def pull_requests_fail(session, model, rows_, **options):
         if model is PullRequest:
             raise RuntimeError("connection to the database lost")
         return real_upsert(session, model, rows_, **options)
 
-    monkeypatch.setattr(entities, "upsert", pull_requests_fail)
+    monkeypatch.setattr(load, "upsert", pull_requests_fail)
     with pytest.raises(JobFailed):
         invoke("every_30_min")
     run = last_run(app_env)

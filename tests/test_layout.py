@@ -10,7 +10,7 @@ import pytest
 from chalicelib import entities
 
 CHALICELIB = Path(__file__).resolve().parents[1] / "chalicelib"
-FETCHING_MODULES = ("items", "members", "timelines", "listings", "transfers", "completeness", "backfill")
+FETCHING_MODULES = ("items", "members", "timelines", "listings", "transfers", "completeness", "history")
 
 
 def local_imports(module: str) -> set[str]:
@@ -43,6 +43,11 @@ def test_no_github_path_is_built_outside_the_client():
         if path_literal.search(line)
     ]
     assert offenders == []
+
+
+@pytest.mark.parametrize("module", FETCHING_MODULES)
+def test_no_fetching_module_writes_but_through_the_load_path(module):
+    assert "store" not in local_imports(module), "load.py is the one way to write: load, unit and put"
 
 
 def test_entities_import_neither_the_client_nor_the_job_context():
