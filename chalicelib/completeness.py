@@ -12,7 +12,7 @@ from .context import JobContext
 from .github import IncompleteSearch, Window
 from .models import Issue, PullRequest
 from .search import store_items
-from .state import read_watermark, write_watermark
+from .state import DAILY
 from .times import parse_timestamp, whole_seconds
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ def daily_window(ctx: JobContext) -> Window:
 
 def repos_least_recently_checked(ctx: JobContext) -> list[str]:
     """So a run cut short by the time limit is continued by the next one where it stopped."""
-    last_done = {repo: read_watermark(ctx.session, f"daily:{repo}") or datetime.min for repo in ctx.repos}
+    last_done = {repo: DAILY.of(repo).value(ctx.session) or datetime.min for repo in ctx.repos}
     return sorted(last_done, key=lambda name: (last_done[name], name))
 
 
@@ -85,8 +85,7 @@ def _reconcile_window(ctx: JobContext, repo: str, window: Window, check: RepoChe
     """Two counts (all items, merged PRs) are compared with ours; equal windows cost nothing more. A window
     that differs is fetched whole when it is small or mostly wrong, else halved and each half compared.
     Returns GitHub's count for the window."""
-    if ctx.deadline.passed:
-        ctx.report.stopped_early = True
+    if ctx.out_of_time():
         return 0
     query = f"repo:{ctx.settings.org}/{repo}"
     try:
@@ -134,4 +133,4 @@ def record_check(ctx: JobContext, repo: str, window: Window, check: RepoCheck) -
         check.transferred,
     )
     if check.complete:
-        write_watermark(ctx.session, f"daily:{repo}", ctx.started)
+        DAILY.of(repo).advance(ctx.session, ctx.started)

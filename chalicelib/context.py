@@ -158,3 +158,11 @@ class JobContext:
     repos: tuple[str, ...]
     report: RunReport = field(default_factory=RunReport)
     started: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
+
+    def out_of_time(self) -> bool:
+        """Whether the deadline passed; if so the run is marked stopped early (the next run continues), so a
+        step only has to stop."""
+        if self.deadline.passed:
+            self.report.stopped_early = True
+            return True
+        return False

@@ -13,13 +13,10 @@ import urllib.request
 from datetime import timedelta
 from html import escape
 
-from sqlalchemy import delete
-
 from .config import get_slack_webhook_url
 from .context import JobContext
-from .models import SyncState
 from .report import ItemLine, Report, build_report, hours_text
-from .state import read_watermark, write_watermark
+from .state import DIGEST_SENT
 
 log = logging.getLogger(__name__)
 
@@ -33,23 +30,22 @@ def send_digest(ctx: JobContext) -> None:
     mail = bool(settings.digest_to_emails and settings.send_from_email)
     if not (mail or slack):
         return
-    claim = f"digest:{ctx.started:%Y-%m-%d}"
-    if read_watermark(ctx.session, claim) is not None:
+    claim = DIGEST_SENT.of(f"{ctx.started:%Y-%m-%d}")
+    if claim.value(ctx.session) is not None:
         return
     today = ctx.started.date()
     report = build_report(ctx.session.get_bind(), today - LOOKBACK, today, list(ctx.repos), settings.sla_hours)
     if not (report.waiting_on_us or report.beyond_sla):
         log.info("digest: nothing waits on a maintainer; nothing sent")
         return
-    write_watermark(ctx.session, claim, ctx.started)
+    claim.advance(ctx.session, ctx.started)
     try:
         if mail:
             _mail(ctx, report)
         if slack:
             _post(slack, _text(ctx, report))
     except Exception as error:
-        ctx.session.execute(delete(SyncState).where(SyncState.name == claim))
-        ctx.session.commit()
+        claim.clear(ctx.session)
         ctx.report.warn(
             f"the digest could not be sent ({type(error).__name__}: {str(error)[:200]}); the next run today tries again"
         )

@@ -6,12 +6,7 @@ from datetime import datetime
 
 from .context import JobContext
 from .search import Searched, search_and_store
-from .state import clear_watermarks, read_watermark, write_watermark
-
-WATERMARK = "every_30_min"
-# Progress of an unfinished cycle: when it began, and how far each (search, query) got.
-CYCLE_START = "every_30_min:cycle"
-PROGRESS = "every_30_min:window"
+from .state import CHANGES, ITEMS, ITEMS_CYCLE, ITEMS_WINDOWS
 
 
 def sync_recent(ctx: JobContext) -> None:
@@ -26,11 +21,11 @@ def sync_recent(ctx: JobContext) -> None:
     once every window is stored whole, so a failed or cut-short run is simply continued.
     """
     settings, started, session = ctx.settings, ctx.started, ctx.session
-    cycle_start = read_watermark(session, CYCLE_START)
+    cycle_start = ITEMS_CYCLE.value(session)
     if cycle_start is None:
         cycle_start = started
-        write_watermark(session, CYCLE_START, started)
-    watermark = read_watermark(session, WATERMARK)
+        ITEMS_CYCLE.advance(session, started)
+    watermark = ITEMS.value(session)
     if watermark is None:
         searches = [
             ("", "created", started - settings.new_items_window),
@@ -41,15 +36,12 @@ def sync_recent(ctx: JobContext) -> None:
         searches = [("", "updated", watermark.replace(tzinfo=started.tzinfo) - settings.sync_overlap)]
     complete = True
     for qualifiers, field, since in searches:
-        complete = search_and_store(ctx, qualifiers, field, since, progress=PROGRESS).complete and complete
+        complete = search_and_store(ctx, qualifiers, field, since, progress=ITEMS_WINDOWS).complete and complete
         if ctx.report.stopped_early:
             return
     if complete:
-        write_watermark(session, WATERMARK, cycle_start)
-        clear_watermarks(session, CYCLE_START)
-
-
-CHANGES_WATERMARK = "nrt_events"
+        ITEMS.advance(session, cycle_start)
+        ITEMS_CYCLE.clear(session)
 
 
 def sync_changed(ctx: JobContext) -> Searched:
@@ -64,11 +56,11 @@ def sync_changed(ctx: JobContext) -> Searched:
 
 def changes_read_until(ctx: JobContext) -> datetime | None:
     """When the last run that read all changes began, less the overlap; None before the first such run."""
-    last = read_watermark(ctx.session, CHANGES_WATERMARK)
+    last = CHANGES.value(ctx.session)
     return None if last is None else last.replace(tzinfo=ctx.started.tzinfo) - ctx.settings.sync_overlap
 
 
 def remember_changes_read(ctx: JobContext, changed: Searched, events_read: bool = True) -> None:
     """The next run may start from this one, once its changes and their events were all read."""
     if changed.complete and events_read and not ctx.report.stopped_early:
-        write_watermark(ctx.session, CHANGES_WATERMARK, ctx.started)
+        CHANGES.advance(ctx.session, ctx.started)

@@ -28,17 +28,13 @@ from .entities import EVENTS, TIMELINE_READS
 from .github import REVIEW_BATCH
 from .load import load_streamed, put, rows_of, unit
 from .models import Event, Issue, PullRequest, TimelineRead
-from .state import read_watermark, write_watermark
+from .state import LISTINGS, LISTINGS_COVERED
 from .times import parse_timestamp
 
 # Timeline event types no repo listing carries.
 TIMELINE_ONLY = frozenset({"cross-referenced", "committed", "line-commented", "commit-commented"})
 # Read from their own listings, not from the issue events listing.
 LISTED_APART = frozenset({"commented", "reviewed"})
-# sync_state names of each repo's listing progress (nrt_events): when its last complete pass began.
-CURSOR_PREFIX = "listings:"
-# ... and how far back its listings were walked for items never read.
-COVERED_PREFIX = "listings-covered:"
 
 
 def needs_timelines(settings: Settings) -> bool:
@@ -216,8 +212,7 @@ def run_pass(ctx: JobContext, repos: Iterable[str], plan: RepoPass) -> PassResul
     reviews = _ReviewQueue(ctx, lambda work: _finish(plan, work))
     result = PassResult()
     for repo in repos:
-        if ctx.deadline.passed:
-            ctx.report.stopped_early = True
+        if ctx.out_of_time():
             result.complete = False
             break
         since = plan.since(repo)
@@ -353,11 +348,11 @@ def read_unread(ctx: JobContext, timelines: Timelines) -> None:
     """Items stored without their events (a plain backfill, items older than any pass) read through the listings:
     each repo's walked back to its oldest such item, which costs a page per hundred events instead of a
     timeline per item; what the listings cannot prove goes to its own timeline within the budget. A repo's
-    listings are walked that far back once (`COVERED_PREFIX`): what is still unread after that is left to the
+    listings are walked that far back once (`state.LISTINGS_COVERED`): what is still unread after that is left to the
     per-item timelines (`timelines.read_unread`), so a deep walk is not repeated every run."""
     unread = {repo: never_read(ctx, repo) for repo in ctx.repos}
     oldest = {repo: min(item["created_at"] for item in items) for repo, items in unread.items() if items}
-    walked_to = {repo: read_watermark(ctx.session, COVERED_PREFIX + repo) for repo in oldest}
+    walked_to = {repo: LISTINGS_COVERED.of(repo).value(ctx.session) for repo in oldest}
     repos = [repo for repo in oldest if walked_to[repo] is None or oldest[repo] < walked_to[repo]]
     plan = RepoPass(
         since=lambda repo: oldest[repo].replace(tzinfo=ctx.started.tzinfo),
@@ -366,7 +361,7 @@ def read_unread(ctx: JobContext, timelines: Timelines) -> None:
     )
     result = run_pass(ctx, sorted(repos, key=lambda repo: (-len(unread[repo]), repo)), plan)
     for repo in result.walked:
-        write_watermark(ctx.session, COVERED_PREFIX + repo, oldest[repo])
+        LISTINGS_COVERED.of(repo).advance(ctx.session, oldest[repo])
 
 
 def _changed(ctx: JobContext, repo: str, since: datetime) -> list[dict]:
@@ -387,7 +382,7 @@ def _read_ids(ctx: JobContext, ids: list[int]) -> set[int]:
 
 def repo_cursor(ctx: JobContext, repo: str) -> datetime | None:
     """When the last pass that completed this repo's listings began."""
-    return read_watermark(ctx.session, CURSOR_PREFIX + repo)
+    return LISTINGS.of(repo).value(ctx.session)
 
 
 def read_changes(ctx: JobContext, fallback_since: datetime, timelines: Timelines) -> bool:
@@ -408,7 +403,7 @@ def read_changes(ctx: JobContext, fallback_since: datetime, timelines: Timelines
         since=since,
         scope=lambda repo, start: _changed(ctx, repo, parse_timestamp(start)),
         timelines=timelines,
-        completed=lambda repo: write_watermark(ctx.session, CURSOR_PREFIX + repo, ctx.started),
+        completed=lambda repo: LISTINGS.of(repo).advance(ctx.session, ctx.started),
     )
     ordered = sorted(ctx.repos, key=lambda repo: (cursors[repo] is not None, cursors[repo] or datetime.min, repo))
     return run_pass(ctx, ordered, plan).complete

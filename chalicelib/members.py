@@ -8,11 +8,10 @@ from .context import JobContext
 from .entities import MEMBERS
 from .load import put, rows_of, unit
 from .models import Member
-from .state import write_watermark
+from .state import MEMBERS_SYNCED
 from .times import parse_timestamp
 
 # When the members were last listed: the report needs them to tell maintainers from outsiders.
-SYNCED = "members"
 
 
 def sync_members(ctx: JobContext) -> None:
@@ -34,4 +33,4 @@ def sync_members(ctx: JobContext) -> None:
                 .values(inactive=True, inactive_dt=parse_timestamp(ctx.started), row_hash=None)
             )
             ctx.report.count("deactivated", result.rowcount)
-    write_watermark(ctx.session, SYNCED, ctx.started)
+    MEMBERS_SYNCED.advance(ctx.session, ctx.started)

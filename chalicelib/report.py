@@ -17,6 +17,8 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import DateTime, bindparam, text
 from sqlalchemy.engine import Engine
 
+from .state import MEMBERS_SYNCED
+
 AGE_BUCKETS = ((24, "< 1 day"), (72, "1-3 days"), (168, "3-7 days"), (720, "1-4 weeks"), (float("inf"), "> 4 weeks"))
 
 
@@ -234,7 +236,7 @@ def build_report(engine: Engine, since: date, until: date, repos: list[str] | No
         follow_up = _view(connection, "needs_follow_up", repos)
         trending = _view(connection, "trending", repos, order="score DESC, id")
         known_repos = {r["repo"] for r in _query(connection, "SELECT DISTINCT repo FROM all_items")}
-        members = connection.execute(text("SELECT value FROM sync_state WHERE name = 'members'")).scalar()
+        members = MEMBERS_SYNCED.value(connection)
         runs = _query(connection, "SELECT job, MAX(finished_at) AS at FROM job_runs WHERE status = 'ok' GROUP BY job")
     rows = [r for r in items if start <= _created(r["created_at"]) <= end]
     period_prs = [p for p in prs if start <= _created(p["created_at"]) <= end]

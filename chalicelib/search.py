@@ -12,7 +12,7 @@ from .context import JobContext
 from .entities import ISSUES, PULL_REQUESTS, entity_for_item, org_and_repo
 from .github import Window
 from .load import put, rows_of, unit
-from .state import read_watermark, write_watermark
+from .state import Cursor
 from .times import whole_seconds
 
 MAX_QUERY_LENGTH = 256
@@ -65,17 +65,17 @@ def store_items(ctx: JobContext, items: Iterable[dict]) -> list[dict]:
     return [row for rows in stored.values() for row in rows]
 
 
-def progress_name(prefix: str, field: str, query: str) -> str:
-    """The sync_state name under which a search's progress is kept (queries are too long to be names)."""
-    return f"{prefix}:{hashlib.sha1(f'{field} {query}'.encode()).hexdigest()[:20]}"
+def progress_cursor(progress: Cursor, field: str, query: str) -> Cursor:
+    """The cursor of one search's progress in the family `progress` (queries are too long to be names)."""
+    return progress.of(hashlib.sha1(f"{field} {query}".encode()).hexdigest()[:20])
 
 
 def search_and_store(
-    ctx: JobContext, qualifiers: str, field: str, since: datetime, progress: str | None = None
+    ctx: JobContext, qualifiers: str, field: str, since: datetime, progress: Cursor | None = None
 ) -> Searched:
     """Run the search over every repo query up to the run's start, committing window by window.
 
-    With a `progress` prefix, the end of each window stored whole is kept (per query), so a run stopped by the
+    With a `progress` cursor family, the end of each window stored whole is kept (per query), so a run stopped by the
     deadline is continued from there by the next. A window GitHub answered incompletely is stored but not
     passed: the search is not complete, and its progress stays before it. The deadline is checked between
     windows.
@@ -83,8 +83,8 @@ def search_and_store(
     searched = Searched(since=whole_seconds(since))
     end = whole_seconds(ctx.started)
     for query in repo_queries(ctx, qualifiers):
-        name = progress_name(progress, field, query) if progress else None
-        done = read_watermark(ctx.session, name) if name else None
+        cursor = progress_cursor(progress, field, query) if progress else None
+        done = cursor.value(ctx.session) if cursor else None
         start = whole_seconds(since)
         if done is not None:
             start = max(start, done.replace(tzinfo=UTC) + timedelta(seconds=1))
@@ -93,11 +93,11 @@ def search_and_store(
         for result in ctx.api.search_windows(query, field=field, window=Window(start, end)):
             searched.rows += store_items(ctx, result.items)
             if not result.complete:
-                searched.complete, name = False, None
+                searched.complete, cursor = False, None
                 ctx.report.warn(f"GitHub's results for {query} {result.window.qualifier(field)} stayed incomplete")
-            elif name:
-                write_watermark(ctx.session, name, result.window.end)
-            if ctx.deadline.passed:
-                ctx.report.stopped_early, searched.complete = True, False
+            elif cursor:
+                cursor.advance(ctx.session, result.window.end)
+            if ctx.out_of_time():
+                searched.complete = False
                 return searched
     return searched

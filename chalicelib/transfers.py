@@ -97,8 +97,7 @@ def reconcile_transfers(ctx: JobContext) -> None:
     for old, twin_id in transfer_candidates(ctx):
         if old.id in handled:
             continue
-        if ctx.deadline.passed:
-            ctx.report.stopped_early = True
+        if ctx.out_of_time():
             return
         check = ctx.api.issue_location(old.url)
         apply_location(ctx, Issue, old, check, twin_id)
@@ -112,8 +111,7 @@ def settle_missing(ctx: JobContext, rows: list[dict]) -> Counter:
     Returns how many of each outcome (`apply_location`'s words)."""
     outcomes: Counter = Counter()
     for row in rows:
-        if ctx.deadline.passed:
-            ctx.report.stopped_early = True
+        if ctx.out_of_time():
             break
         model = row["model"]
         stored = ctx.session.get(model, row["id"])

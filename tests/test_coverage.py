@@ -6,8 +6,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from chalicelib.items import CHANGES_WATERMARK
 from chalicelib.models import Event, JobRun, SyncState, TimelineRead, create_db_session
+from chalicelib.state import CHANGES
 from tests.fake_github import commented, user
 from tests.helpers import ago, count, fetch, rows
 
@@ -86,7 +86,7 @@ def test_after_a_three_day_outage_the_next_run_covers_the_three_days(github, inv
     github.timelines[11] = [commented(901, ALICE, ago(days=4))]
     invoke("nrt_events")
     session = create_db_session(app_env)
-    session.get(SyncState, CHANGES_WATERMARK).value = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=3)
+    session.get(SyncState, CHANGES.name).value = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=3)
     session.commit()
     session.close()
     github.timelines[11].append(commented(902, MARIA, ago(days=2, hours=12)))

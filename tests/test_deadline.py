@@ -6,9 +6,9 @@ import pytest
 import responses
 
 from chalicelib.github import GitHubAPI, GitHubAPIError, OutOfTime, transport
-from chalicelib.items import WATERMARK
 from chalicelib.models import Event, JobRun, PullRequest, SyncState, create_db_session
 from chalicelib.runner import JobCouldNotStart, run_job
+from chalicelib.state import ITEMS
 from tests.fake_github import commented, user
 from tests.helpers import ago, closed_pull_requests, count, fetch, mails_sent, rows
 
@@ -69,7 +69,7 @@ def test_a_first_run_too_big_for_one_lambda_finishes_over_several_runs(github, a
         context = LambdaContext(seconds=60, per_request=15, on="/search/issues")
         github.on_request = context.spend
         run_job("every_30_min", lambda_context=context)
-        if fetch(app_env, SyncState, WATERMARK) is not None or runs == 10:
+        if fetch(app_env, SyncState, ITEMS.name) is not None or runs == 10:
             break
     assert 1 < runs < 10
     assert count(app_env, PullRequest) == 1500

@@ -6,9 +6,9 @@ import pytest
 
 import backfill
 from chalicelib.context import Deadline
-from chalicelib.listings import CURSOR_PREFIX
 from chalicelib.models import Event, EventPoll, JobRun, SyncState, TimelineRead
 from chalicelib.runner import run_job
+from chalicelib.state import LISTINGS
 from tests.fake_github import commented, labeled, reviewed
 from tests.helpers import ago, count, fetch, mails_sent, rows
 from tests.test_listings import ALICE, BIG, MARIA, PERIOD, history, load, stored_events
@@ -150,8 +150,8 @@ def test_a_pass_that_does_not_fit_in_one_run_keeps_each_repos_progress_and_finis
     github.on_request = spend_on_comments
     first = run_job("nrt_events", deadline=Deadline(lambda: -1.0 if spent["listings"] else 100.0))
     assert first.report.stopped_early
-    assert fetch(app_env, SyncState, CURSOR_PREFIX + "gadgets") is not None
-    assert fetch(app_env, SyncState, CURSOR_PREFIX + "widgets") is None
+    assert fetch(app_env, SyncState, LISTINGS.of("gadgets").name) is not None
+    assert fetch(app_env, SyncState, LISTINGS.of("widgets").name) is None
     assert fetch(app_env, Event, (905, 12)) is not None, "gadgets' closed event, within the pass"
     assert fetch(app_env, Event, (BIG + 912, 11)) is None, "widgets was not reached"
     assert last_run(app_env, "nrt_events").counts["progressed"] is True
@@ -160,7 +160,7 @@ def test_a_pass_that_does_not_fit_in_one_run_keeps_each_repos_progress_and_finis
     run_job("nrt_events")
     assert fetch(app_env, Event, (BIG + 912, 11)) is not None
     assert fetch(app_env, Event, (BIG + 904, 12)) is not None, "the older PR's review, by walking back to it"
-    assert fetch(app_env, SyncState, CURSOR_PREFIX + "widgets") is not None
+    assert fetch(app_env, SyncState, LISTINGS.of("widgets").name) is not None
     assert last_run(app_env, "nrt_events").status == "ok"
     listings = [line.split("?")[0] for line in github.log if "/issues/events" in line]
     assert listings[:2] == ["GET " + WIDGETS_EVENTS, "GET /repos/acme/gadgets/issues/events"], "unreached repo first"
@@ -236,8 +236,8 @@ def test_a_walk_cut_by_the_deadline_keeps_its_pages_and_the_next_run_finishes_it
     assert first.report.stopped_early and asked["pages"] == 1, "the walk stopped after its first page"
     assert fetch(app_env, Event, (1350, 11)) is not None, "what the first page held is stored"
     assert fetch(app_env, Event, (1305, 11)) is None, "the second page was not asked"
-    assert fetch(app_env, SyncState, CURSOR_PREFIX + "widgets") is None
+    assert fetch(app_env, SyncState, LISTINGS.of("widgets").name) is None
     github.on_request = None
     run_job("nrt_events")
     assert all(fetch(app_env, Event, (1300 + n, 11)) is not None for n in range(110))
-    assert fetch(app_env, SyncState, CURSOR_PREFIX + "widgets") is not None
+    assert fetch(app_env, SyncState, LISTINGS.of("widgets").name) is not None

@@ -5,9 +5,9 @@ import pytest
 from chalicelib import config, load
 from chalicelib.config import ConfigError
 from chalicelib.entities import issue_row
-from chalicelib.items import WATERMARK
 from chalicelib.models import Issue, JobRun, PullRequest, SyncState, Transfer, create_all, create_db_session
 from chalicelib.runner import JobFailed
+from chalicelib.state import ITEMS
 from chalicelib.store import upsert
 from tests.fake_github import item, user
 from tests.helpers import ago, count, fetch, mails_sent, rows
@@ -56,7 +56,7 @@ def test_incomplete_search_results_are_asked_again(github, invoke, app_env, slep
     github.incomplete_searches = 2
     invoke("every_30_min")
     assert fetch(app_env, Issue, 11) is not None
-    assert fetch(app_env, SyncState, WATERMARK) is not None
+    assert fetch(app_env, SyncState, ITEMS.name) is not None
     assert slept[:2] == [1.0, 2.0]
 
 
@@ -65,7 +65,7 @@ def test_a_search_that_stays_incomplete_moves_no_watermark(github, invoke, app_e
     github.incomplete_searches = -1
     invoke("every_30_min")
     assert fetch(app_env, Issue, 11) is not None
-    assert fetch(app_env, SyncState, WATERMARK) is None
+    assert fetch(app_env, SyncState, ITEMS.name) is None
     assert any("stayed incomplete" in warning for warning in last_run(app_env).counts["warnings"])
 
 

@@ -50,6 +50,16 @@ def test_no_fetching_module_writes_but_through_the_load_path(module):
     assert "store" not in local_imports(module), "load.py is the one way to write: load, unit and put"
 
 
+def test_incremental_state_is_reached_only_through_the_named_cursors():
+    reaching = [
+        path.name
+        for path in [*CHALICELIB.rglob("*.py"), *CHALICELIB.parent.glob("*.py")]
+        if path.name not in ("state.py", "models.py") and "migrations" not in path.parts
+        if "SyncState" in path.read_text() or "FROM sync_state" in path.read_text()
+    ]
+    assert reaching == [], "declare a Cursor in chalicelib/state.py"
+
+
 def test_entities_import_neither_the_client_nor_the_job_context():
     assert local_imports("entities") & {"github", "context", "runner", "jobs", "load"} == set()
 
