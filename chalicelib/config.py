@@ -12,10 +12,11 @@ import logging
 import os
 import re
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, unquote
 
 log = logging.getLogger(__name__)
@@ -86,63 +87,89 @@ class ConfigError(RuntimeError):
     """Configuration or a secret is missing or malformed; the message names what and where."""
 
 
-def _env_int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
+def _whole(raw: str, name: str) -> int:
     try:
         return int(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
 
 
-def _env_date(env: Mapping[str, str], name: str, default: str) -> datetime:
-    raw = env.get(name, "").strip() or default
-    try:
-        return datetime.strptime(raw, "%Y-%m-%d").replace(tzinfo=UTC)
-    except ValueError:
-        raise ConfigError(f"{name} must be a date like 2019-01-01, got {raw!r}") from None
-
-
-def _env_choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
-    """One of `choices` (the first is the default)."""
-    raw = env.get(name, "").strip().lower() or choices[0]
-    if raw not in choices:
-        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
-    return raw
-
-
-def _env_list(env: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
+def _names(raw: str, name: str) -> tuple[str, ...]:
     values = tuple(part.strip() for part in raw.split(",") if part.strip())
     if not values:
         raise ConfigError(f"{name} names nothing ({raw!r}): give comma-separated names, or leave it unset")
     return values
 
 
+def _date(raw: str, name: str) -> datetime:
+    try:
+        return datetime.strptime(raw, "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        raise ConfigError(f"{name} must be a date like 2019-01-01, got {raw!r}") from None
+
+
+def _choice(*choices: str) -> Callable[[str, str], str]:
+    def parse(raw: str, name: str) -> str:
+        if raw.lower() not in choices:
+            raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+        return raw.lower()
+
+    return parse
+
+
+def _span(unit: str) -> Callable[[str, str], timedelta]:
+    return lambda raw, name: timedelta(**{unit: _whole(raw, name)})
+
+
+PARSERS: dict[str, Callable[[str, str], Any]] = {
+    "text": lambda raw, name: raw,
+    "url": lambda raw, name: raw.rstrip("/"),
+    "names": _names,
+    "name set": lambda raw, name: frozenset(_names(raw, name)),
+    "date": _date,
+    "days": _span("days"),
+    "weeks": _span("weeks"),
+    "minutes": _span("minutes"),
+    "seconds": _span("seconds"),
+    "hours": lambda raw, name: float(_whole(raw, name)),
+    "workers": lambda raw, name: max(1, _whole(raw, name)),
+    "events source": _choice("listings", "timelines"),
+    "reviews via": _choice("graphql", "rest"),
+}
+
+
+# What an unset setting of a kind holds when its default is empty.
+EMPTY = {"text": "", "names": (), "name set": frozenset()}
+
+
+def setting(env_name: str, kind: str, default: str) -> Any:
+    """A field read from the environment variable `env_name`, parsed as `kind` (a key of PARSERS); `default` is
+    written as the variable would be, and parsed the same way, so each default is written once."""
+    value = PARSERS[kind](default, env_name) if default else EMPTY[kind]
+    return field(default=value, metadata={"env": env_name, "kind": kind})
+
+
 @dataclass(frozen=True)
 class Settings:
-    stage: str = "dev"
-    org: str = "aws-amplify"
-    repos: tuple[str, ...] = DEFAULT_REPOS
-    api_url: str = "https://api.github.com"
-    new_items_window: timedelta = timedelta(days=5)
-    recently_closed_window: timedelta = timedelta(weeks=1)
-    unmerged_window: timedelta = timedelta(weeks=52)
-    reconcile_since: datetime = datetime(2019, 1, 1, tzinfo=UTC)
-    nrt_window: timedelta = timedelta(days=1)
-    sync_overlap: timedelta = timedelta(minutes=30)
-    tracked_events: frozenset[str] = field(default_factory=lambda: frozenset(DEFAULT_TRACKED_EVENTS))
-    timeline_workers: int = 4
-    local_time_budget: timedelta = timedelta(seconds=280)
-    send_from_email: str = ""
-    send_to_emails: tuple[str, ...] = ()
-    digest_to_emails: tuple[str, ...] = ()
-    sla_hours: float = 72.0
-    events_source: str = "listings"
-    reviews_via: str = "graphql"
+    stage: str = setting("STAGE", "text", "dev")
+    org: str = setting("GITHUB_ORG", "text", "aws-amplify")
+    repos: tuple[str, ...] = setting("GITHUB_REPOS", "names", ",".join(DEFAULT_REPOS))
+    api_url: str = setting("GITHUB_API_URL", "url", "https://api.github.com")
+    new_items_window: timedelta = setting("NEW_ITEMS_DAYS", "days", "5")
+    recently_closed_window: timedelta = setting("RECENTLY_CLOSED_WEEKS", "weeks", "1")
+    unmerged_window: timedelta = setting("UNMERGED_RECONCILE_WEEKS", "weeks", "52")
+    reconcile_since: datetime = setting("DAILY_RECONCILE_SINCE", "date", "2019-01-01")
+    nrt_window: timedelta = setting("NRT_EVENTS_DAYS", "days", "1")
+    sync_overlap: timedelta = setting("SYNC_OVERLAP_MINUTES", "minutes", "30")
+    tracked_events: frozenset[str] = setting("TRACKED_EVENTS", "name set", ",".join(DEFAULT_TRACKED_EVENTS))
+    timeline_workers: int = setting("TIMELINE_WORKERS", "workers", "4")
+    local_time_budget: timedelta = setting("LOCAL_TIME_BUDGET_SECONDS", "seconds", "280")
+    send_from_email: str = setting("SEND_FROM_EMAIL", "text", "")
+    send_to_emails: tuple[str, ...] = setting("SEND_TO_EMAIL", "names", "")
+    digest_to_emails: tuple[str, ...] = setting("DIGEST_TO_EMAIL", "names", "")
+    sla_hours: float = setting("SLA_HOURS", "hours", "72")
+    events_source: str = setting("EVENTS_SOURCE", "events source", "listings")
+    reviews_via: str = setting("REVIEWS_VIA", "reviews via", "graphql")
 
     @property
     def all_repos(self) -> bool:
@@ -150,27 +177,13 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
-        return cls(
-            stage=env.get("STAGE", "").strip() or cls.stage,
-            org=env.get("GITHUB_ORG", "").strip() or cls.org,
-            repos=_env_list(env, "GITHUB_REPOS", DEFAULT_REPOS),
-            api_url=(env.get("GITHUB_API_URL", "").strip() or cls.api_url).rstrip("/"),
-            new_items_window=timedelta(days=_env_int(env, "NEW_ITEMS_DAYS", 5)),
-            recently_closed_window=timedelta(weeks=_env_int(env, "RECENTLY_CLOSED_WEEKS", 1)),
-            unmerged_window=timedelta(weeks=_env_int(env, "UNMERGED_RECONCILE_WEEKS", 52)),
-            reconcile_since=_env_date(env, "DAILY_RECONCILE_SINCE", "2019-01-01"),
-            nrt_window=timedelta(days=_env_int(env, "NRT_EVENTS_DAYS", 1)),
-            sync_overlap=timedelta(minutes=_env_int(env, "SYNC_OVERLAP_MINUTES", 30)),
-            tracked_events=frozenset(_env_list(env, "TRACKED_EVENTS", DEFAULT_TRACKED_EVENTS)),
-            timeline_workers=max(1, _env_int(env, "TIMELINE_WORKERS", 4)),
-            local_time_budget=timedelta(seconds=_env_int(env, "LOCAL_TIME_BUDGET_SECONDS", 280)),
-            send_from_email=env.get("SEND_FROM_EMAIL", "").strip(),
-            send_to_emails=_env_list(env, "SEND_TO_EMAIL", ()),
-            digest_to_emails=_env_list(env, "DIGEST_TO_EMAIL", ()),
-            sla_hours=float(_env_int(env, "SLA_HOURS", 72)),
-            events_source=_env_choice(env, "EVENTS_SOURCE", ("listings", "timelines")),
-            reviews_via=_env_choice(env, "REVIEWS_VIA", ("graphql", "rest")),
-        )
+        """Each setting from its variable; one unset (or blank) keeps its default."""
+        values = {}
+        for declared in fields(cls):
+            raw = env.get(declared.metadata["env"], "").strip()
+            if raw:
+                values[declared.name] = PARSERS[declared.metadata["kind"]](raw, declared.metadata["env"])
+        return cls(**values)
 
 
 def in_lambda() -> bool:
@@ -284,35 +297,36 @@ def checked_token(token: str, source: str) -> str:
     return token
 
 
+def secret(parameter: str, variable: str, optional: bool = False) -> tuple[str | None, str]:
+    """A secret and where it came from: the SecureString /contributor-metrics/{stage}/{parameter} inside Lambda,
+    the environment variable `variable` (or `.env`) everywhere else; None when it is not set (in Lambda only an
+    `optional` one may be missing)."""
+    if in_lambda():
+        path = parameter_path(get_settings().stage, parameter)
+        return _read_ssm_parameter(path, optional=optional), f"SSM parameter {path}"
+    return environment().get(variable, "").strip() or None, variable
+
+
 def get_github_token(quiet: bool = False) -> str | None:
     """The GitHub token, or None locally without one (unauthenticated, with a warning unless `quiet`)."""
-    settings = get_settings()
-    if in_lambda():
-        path = parameter_path(settings.stage, "token")
-        return checked_token(_read_ssm_parameter(path), f"SSM parameter {path}")
-    token = environment().get("GH_TOKEN", "").strip()
+    token, source = secret("token", "GH_TOKEN")
     if not token:
         if not quiet:
             log.warning(UNAUTHENTICATED_WARNING)
         return None
-    return checked_token(token, "GH_TOKEN")
+    return checked_token(token, source)
 
 
 def get_db_url() -> str:
     """The database URL, checked and given the driver this app ships (see `normalized_db_url`)."""
-    settings = get_settings()
-    if in_lambda():
-        path = parameter_path(settings.stage, "db_url")
-        return normalized_db_url(_read_ssm_parameter(path), f"SSM parameter {path}")
-    return normalized_db_url(environment().get("DB_URL", "").strip() or DEFAULT_DB_URL, "DB_URL")
+    url, source = secret("db_url", "DB_URL")
+    return normalized_db_url(url or DEFAULT_DB_URL, source)
 
 
 def get_slack_webhook_url() -> str | None:
     """Where the digest is posted on Slack, if anywhere: the optional SecureString
     /contributor-metrics/{stage}/slack_webhook_url in Lambda, SLACK_WEBHOOK_URL locally."""
-    if in_lambda():
-        return _read_ssm_parameter(parameter_path(get_settings().stage, "slack_webhook_url"), optional=True)
-    return environment().get("SLACK_WEBHOOK_URL", "").strip() or None
+    return secret("slack_webhook_url", "SLACK_WEBHOOK_URL", optional=True)[0]
 
 
 def normalized_db_url(url: str, source: str = "DB_URL") -> str:
