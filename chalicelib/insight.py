@@ -92,7 +92,30 @@ def outsider_at(login: str, association: str, user: str, moment: str, d: Dialect
 
 
 def view_definitions(d: Dialect) -> dict[str, str]:
-    event_user, comment_user, item_user, pr_user = 'e."user"', 'c."user"', 'i."user"', 'p."user"'
+    """Each view's SQL for the database's dialect."""
+    return {
+        "all_items": _all_items(),
+        "first_response": _first_response(d),
+        "needs_follow_up": _needs_follow_up(d),
+        "trending": _trending(d),
+        "outsider_prs": _outsider_prs(d),
+        "external_prs": _external_prs(d),
+    }
+
+
+def _all_items() -> str:
+    return """
+            SELECT id, 'issue' AS kind, org, repo, number, title, html_url, username, "user", author_association,
+                   state, created_at, closed_at, CAST(NULL AS BOOLEAN) AS merged, labels, reactions FROM issues
+            UNION ALL
+            SELECT id, 'pr' AS kind, org, repo, number, title, html_url, username, "user", author_association,
+                   state, created_at, closed_at, merged, labels, reactions FROM pull_requests"""
+
+
+def _first_response(d: Dialect) -> str:
+    """Each outsider item with its first response by a maintainer who is not its author (LATERAL on
+    PostgreSQL, a subquery per column on SQLite), so a filter on the view reaches the items first."""
+    event_user, item_user = 'e."user"', 'i."user"'
     response = (
         f"e.event IN ({_quoted(RESPONSE_EVENTS)}) AND e.created_at >= i.created_at "
         f"AND {is_person('e.username', event_user, d)} AND e.username <> i.username "
@@ -100,18 +123,7 @@ def view_definitions(d: Dialect) -> dict[str, str]:
     )
     first_response = f"FROM events e WHERE e.issue_id = i.id AND {response} ORDER BY e.created_at, e.id LIMIT 1"
     responded = {"responded_at": "e.created_at", "responder": "e.username"}
-    outside_comment = (
-        f"c.event = 'commented' AND "
-        f"{outsider_at('c.username', 'c.author_association', comment_user, 'c.created_at', d)}"
-    )
-    return {
-        "all_items": """
-            SELECT id, 'issue' AS kind, org, repo, number, title, html_url, username, "user", author_association,
-                   state, created_at, closed_at, CAST(NULL AS BOOLEAN) AS merged, labels, reactions FROM issues
-            UNION ALL
-            SELECT id, 'pr' AS kind, org, repo, number, title, html_url, username, "user", author_association,
-                   state, created_at, closed_at, merged, labels, reactions FROM pull_requests""",
-        "first_response": f"""
+    return f"""
             SELECT r.*, {d.hours("r.responded_at", "r.created_at")} AS hours_to_first_response,
                    CASE WHEN r.responded_at IS NULL
                         THEN {d.hours(f"COALESCE(r.closed_at, {d.now()})", "r.created_at")} END AS hours_waiting,
@@ -122,16 +134,32 @@ def view_definitions(d: Dialect) -> dict[str, str]:
                      i.created_at, i.closed_at, {d.label_names("i.labels")} AS labels,
                      {d.first_of(first_response, responded)}
               FROM all_items i {d.first_join(first_response, responded)}
-              WHERE {outsider_at("i.username", "i.author_association", item_user, "i.created_at", d)}) r""",
-        "needs_follow_up": f"""
+              WHERE {outsider_at("i.username", "i.author_association", item_user, "i.created_at", d)}) r"""
+
+
+def _outside_comment(d: Dialect) -> str:
+    comment_user = 'c."user"'
+    return (
+        f"c.event = 'commented' AND "
+        f"{outsider_at('c.username', 'c.author_association', comment_user, 'c.created_at', d)}"
+    )
+
+
+def _needs_follow_up(d: Dialect) -> str:
+    outside_comment = _outside_comment(d)
+    return f"""
             SELECT i.id, i.kind, i.org, i.repo, i.number, i.title, i.html_url, {d.label_names("i.labels")} AS labels,
                    c.username AS last_commenter, c.created_at AS last_comment_at,
                    {d.hours(d.now(), "c.created_at")} AS hours_waiting
             FROM all_items i JOIN events c ON c.issue_id = i.id
             WHERE i.state = 'open' AND {outside_comment}
               AND c.id = (SELECT l.id FROM events l WHERE l.issue_id = i.id AND l.event = 'commented'
-                          ORDER BY l.created_at DESC, l.id DESC LIMIT 1)""",
-        "trending": f"""
+                          ORDER BY l.created_at DESC, l.id DESC LIMIT 1)"""
+
+
+def _trending(d: Dialect) -> str:
+    outside_comment = _outside_comment(d)
+    return f"""
             SELECT repo, id, number, title, html_url, outside_comments, reactions, score, rank FROM (
               SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.repo ORDER BY s.score DESC, s.id) AS rank FROM (
                 SELECT a.*, a.outside_comments + a.reactions AS score FROM (
@@ -145,13 +173,21 @@ def view_definitions(d: Dialect) -> dict[str, str]:
                            AS reactions
                   FROM all_items i WHERE i.kind = 'issue' AND i.state = 'open') a) s
               WHERE s.score > 0) ranked
-            WHERE rank <= 10""",
-        "outsider_prs": f"""
+            WHERE rank <= 10"""
+
+
+def _outsider_prs(d: Dialect) -> str:
+    pr_user = 'p."user"'
+    return f"""
             SELECT p.id, p.repo, p.number, p.title, p.html_url, p.username AS author, p.state, p.merged,
                    p.created_at, p.closed_at, {d.hours(d.now(), "p.created_at")} AS hours_open
             FROM pull_requests p
-            WHERE {outsider_at("p.username", "p.author_association", pr_user, "p.created_at", d)}""",
-        "external_prs": f"""
+            WHERE {outsider_at("p.username", "p.author_association", pr_user, "p.created_at", d)}"""
+
+
+def _external_prs(d: Dialect) -> str:
+    pr_user = 'p."user"'
+    return f"""
             SELECT repo, month, opened, merged, closed_unmerged, still_open,
                    CASE WHEN merged + closed_unmerged > 0
                         THEN CAST(merged AS DOUBLE PRECISION) / (merged + closed_unmerged) END AS merge_rate,
@@ -164,8 +200,7 @@ def view_definitions(d: Dialect) -> dict[str, str]:
                      AVG(CASE WHEN p.merged THEN {d.hours("p.closed_at", "p.created_at")} END) AS avg_hours_to_merge
               FROM pull_requests p
               WHERE {outsider_at("p.username", "p.author_association", pr_user, "p.created_at", d)}
-              GROUP BY p.repo, {d.month("p.created_at")}) counted""",
-    }
+              GROUP BY p.repo, {d.month("p.created_at")}) counted"""
 
 
 def create_views(connection: Connection) -> None:

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from .alerts import send_failure_alert
 from .config import ConfigError, Settings, get_db_url, get_github_token, get_settings, in_lambda
 from .context import Deadline, JobContext, RunReport
+from .error_text import describe
 from .github import GitHubAPI, GitHubAPIError, OutOfTime
 from .jobs import JOBS
 from .models import JobRun, create_db_session, upgrade_database
@@ -44,40 +43,6 @@ class JobFailed(RuntimeError):
 
 class JobCouldNotStart(JobFailed):
     """The job never began: its configuration, secrets or database were not usable."""
-
-
-def masked(db_url: str) -> str:
-    """The database URL without its password, even when the URL cannot be parsed."""
-    try:
-        return make_url(db_url).render_as_string(hide_password=True)
-    except (ArgumentError, ValueError):  # not a URL: hide everything up to the host anyway
-        return re.sub(r"//.*@", "//***@", db_url)
-
-
-def redact(text: str, secrets: tuple[str | None, ...]) -> str:
-    """`text` with every secret in it replaced, so no error text can carry the token or a password."""
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "***")
-    return text
-
-
-def describe(error: BaseException, db_url: str, secrets: tuple[str | None, ...] = ()) -> str:
-    if isinstance(error, (GitHubAPIError, ConfigError, OutOfTime)):
-        text = str(error)
-    elif isinstance(error, SQLAlchemyError):
-        cause = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-        text = f"database error at {masked(db_url)}: {cause}"
-    else:
-        text = f"{type(error).__name__}: {error}"
-    return redact(text, (*secrets, db_password(db_url)))
-
-
-def db_password(db_url: str) -> str | None:
-    try:
-        return make_url(db_url).password
-    except (ArgumentError, ValueError):  # not a URL: no password we can name
-        return None
 
 
 def build_api(settings: Settings, token: str | None, deadline: Deadline) -> GitHubAPI:

@@ -160,8 +160,8 @@ def test_empty_database_gives_a_clear_message(db_url, monkeypatch, capsys):
 
 
 def test_a_median_never_reached_is_drawn_as_an_outline_not_as_zero():
-    from chalicelib.dashboard import weekly_median_chart
     from chalicelib.report import Report
+    from chalicelib.report.dashboard import weekly_median_chart
 
     report = Report(BASE.date(), BASE.date(), 72, weekly_median_hours={"2026-11-02": 12.0, "2026-11-09": None})
     chart = weekly_median_chart(report)

@@ -14,11 +14,14 @@ FETCHING_MODULES = ("items", "members", "timelines", "listings", "transfers", "c
 
 
 def local_imports(module: str) -> set[str]:
+    """The chalicelib modules a module (`report/model` for one in a package) imports, by their top-level name."""
     tree = ast.parse((CHALICELIB / f"{module}.py").read_text())
     found = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.level == 1:
+        if isinstance(node, ast.ImportFrom) and node.level == 1 and "/" not in module:
             found |= {node.module} if node.module else {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 2:
+            found |= {node.module.split(".")[0]} if node.module else {alias.name for alias in node.names}
     return found
 
 
@@ -58,6 +61,23 @@ def test_incremental_state_is_reached_only_through_the_named_cursors():
         if "SyncState" in path.read_text() or "FROM sync_state" in path.read_text()
     ]
     assert reaching == [], "declare a Cursor in chalicelib/state.py"
+
+
+@pytest.mark.parametrize("module", [f"report/{p.stem}" for p in (CHALICELIB / "report").glob("*.py")])
+def test_the_report_imports_neither_the_job_runner_nor_the_jobs(module):
+    assert local_imports(module) & {"runner", "jobs", "context"} == set()
+
+
+def test_no_module_is_over_450_lines_and_no_function_over_50():
+    long_modules, long_functions = [], []
+    for path in CHALICELIB.rglob("*.py"):
+        text = path.read_text()
+        if len(text.splitlines()) > 450:
+            long_modules.append(path.name)
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno >= 50:
+                long_functions.append(f"{path.relative_to(CHALICELIB)}:{node.name}")
+    assert long_modules == [] and long_functions == []
 
 
 def test_entities_import_neither_the_client_nor_the_job_context():

@@ -9,58 +9,17 @@ maintainer, so first-response figures are refused rather than guessed.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import DateTime, bindparam, text
 from sqlalchemy.engine import Engine
 
-from .state import MEMBERS_SYNCED
+from ..state import MEMBERS_SYNCED
+from .survival import answered_by, kaplan_meier, survival_quantile
 
 AGE_BUCKETS = ((24, "< 1 day"), (72, "1-3 days"), (168, "3-7 days"), (720, "1-4 weeks"), (float("inf"), "> 4 weeks"))
-
-
-def kaplan_meier(observations: list[tuple[float, bool]]) -> list[tuple[float, float]]:
-    """The survival curve [(time, S(time))] at each time an answer came, from (duration, answered) pairs.
-
-    Items censored at a time are still at risk at that time, as is the convention."""
-    curve, survival = [], 1.0
-    remaining = sorted(observations)
-    at_risk = len(remaining)
-    index = 0
-    while index < len(remaining):
-        moment = remaining[index][0]
-        answered = censored = 0
-        while index < len(remaining) and remaining[index][0] == moment:
-            answered += remaining[index][1]
-            censored += not remaining[index][1]
-            index += 1
-        if answered:
-            survival *= 1 - answered / at_risk
-            curve.append((moment, survival))
-        at_risk -= answered + censored
-    return curve
-
-
-def survival_quantile(curve: list[tuple[float, float]], share_answered: float) -> float | None:
-    """The time by which `share_answered` of items got an answer; None when the data never gets there."""
-    for moment, survival in curve:
-        if survival <= 1 - share_answered + 1e-12:
-            return moment
-    return None
-
-
-def answered_by(curve: list[tuple[float, float]], hours: float) -> float:
-    survival = 1.0
-    for moment, value in curve:
-        if moment > hours:
-            break
-        survival = value
-    return 1 - survival
-
-
 COVERAGE_TARGET = 0.9
 SMALL_MEDIAN_SAMPLE = 10
 SMALL_RATE_SAMPLE = 5
@@ -226,53 +185,91 @@ def _without_jit(connection) -> None:
         connection.execute(text("SET LOCAL jit = off"))
 
 
+LAST_SUCCESSES = "SELECT job, MAX(finished_at) AS at FROM job_runs WHERE status = 'ok' GROUP BY job"
+
+
+@dataclass
+class _Source:
+    """What one report reads from the database, in one transaction."""
+
+    items: list[dict]
+    prs: list[dict]
+    follow_up: list[dict]
+    trending: list[dict]
+    known_repos: set[str]
+    members: datetime | None
+    runs: list[dict]
+
+
+def _read(engine: Engine, repos: list[str] | None, start: datetime, end: datetime) -> _Source:
+    with engine.connect() as connection:
+        _without_jit(connection)
+        return _Source(
+            items=_view(connection, "first_response", repos, PERIOD_OR_OPEN, start=start, end=end),
+            prs=_view(connection, "outsider_prs", repos, PERIOD_OR_OPEN, start=start, end=end),
+            follow_up=_view(connection, "needs_follow_up", repos),
+            trending=_view(connection, "trending", repos, order="score DESC, id"),
+            known_repos={r["repo"] for r in _query(connection, "SELECT DISTINCT repo FROM all_items")},
+            members=MEMBERS_SYNCED.value(connection),
+            runs=_query(
+                connection, "SELECT job, MAX(finished_at) AS at FROM job_runs WHERE status = 'ok' GROUP BY job"
+            ),
+        )
+
+
 def build_report(engine: Engine, since: date, until: date, repos: list[str] | None, sla_hours: float) -> Report:
     """Figures for items created from `since` to `until`; the lists show what waits now, whenever it was opened."""
     start, end = datetime.combine(since, datetime.min.time()), datetime.combine(until, datetime.max.time())
-    with engine.connect() as connection:
-        _without_jit(connection)
-        items = _view(connection, "first_response", repos, PERIOD_OR_OPEN, start=start, end=end)
-        prs = _view(connection, "outsider_prs", repos, PERIOD_OR_OPEN, start=start, end=end)
-        follow_up = _view(connection, "needs_follow_up", repos)
-        trending = _view(connection, "trending", repos, order="score DESC, id")
-        known_repos = {r["repo"] for r in _query(connection, "SELECT DISTINCT repo FROM all_items")}
-        members = MEMBERS_SYNCED.value(connection)
-        runs = _query(connection, "SELECT job, MAX(finished_at) AS at FROM job_runs WHERE status = 'ok' GROUP BY job")
-    rows = [r for r in items if start <= _created(r["created_at"]) <= end]
-    period_prs = [p for p in prs if start <= _created(p["created_at"]) <= end]
+    source = _read(engine, repos, start, end)
+    rows = [r for r in source.items if start <= _created(r["created_at"]) <= end]
+    period_prs = [p for p in source.prs if start <= _created(p["created_at"]) <= end]
     report = Report(
         since,
         until,
         sla_hours,
         requested_since=since,
         requested_until=until,
-        members_synced_at=_created(members) if members else None,
-        data_as_of={r["job"]: _created(r["at"]) if r["at"] else None for r in runs},
+        members_synced_at=_created(source.members) if source.members else None,
+        data_as_of={r["job"]: _created(r["at"]) if r["at"] else None for r in source.runs},
     )
-    if not known_repos:
-        report.empty_because = "the database has no issues or pull requests yet: load some with backfill.py"
-        return report
-    if repos and not set(repos) & known_repos:
-        report.empty_because = (
-            f"no stored items in {', '.join(repos)}; the database has "
-            f"{', '.join(sorted(known_repos)[:8])}{'…' if len(known_repos) > 8 else ''}"
-        )
-        return report
-    if not rows and not period_prs:
-        report.empty_because = (
-            f"no issues or pull requests by outside contributors were created from {since} to "
-            f"{until}{' in ' + ', '.join(repos) if repos else ''}"
-        )
+    report.empty_because = _why_empty(source.known_repos, repos, rows or period_prs, since, until)
+    if report.empty_because:
         return report
     created = [_created(r["created_at"]) for r in [*rows, *period_prs]]
     report.since, report.until = max(since, min(created).date()), min(until, max(created).date())
-    members_known = members is not None
+    members_known = source.members is not None
+    _headlines(report, rows, period_prs, members_known)
+    if members_known:
+        _lists(report, source.items, source.follow_up, sla_hours)
+    report.trending = [_trending_line(t) for t in source.trending[:LIST_LENGTH]]
+    open_prs = sorted((p for p in source.prs if p["state"] == "open"), key=lambda p: -(p["hours_open"] or 0))
+    report.open_external_prs = [_line(p, p["hours_open"] or 0.0, "open") for p in open_prs[:LIST_LENGTH]]
+    _charts(report, rows, period_prs, members_known)
+    return report
+
+
+def _why_empty(known: set[str], repos: list[str] | None, anything: list, since: date, until: date) -> str | None:
+    """Why there is nothing to report, in words that say what to do; None when there is something."""
+    if not known:
+        return "the database has no issues or pull requests yet: load some with backfill.py"
+    if repos and not set(repos) & known:
+        shown = f"{', '.join(sorted(known)[:8])}{'…' if len(known) > 8 else ''}"
+        return f"no stored items in {', '.join(repos)}; the database has {shown}"
+    if not anything:
+        where = " in " + ", ".join(repos) if repos else ""
+        return f"no issues or pull requests by outside contributors were created from {since} to {until}{where}"
+    return None
+
+
+def _headlines(report: Report, rows: list[dict], prs: list[dict], members_known: bool) -> None:
+    """A headline per repo and one overall, with the notes that say what the figures leave out."""
+    sla_hours = report.sla_hours
     if not members_known:
         report.notes.append(
             "The org's members were never synced, so maintainers cannot be told from outsiders: first-response "
             "figures are left out. Run `python app.py every_30_min` (or backfill.py, which syncs them too)."
         )
-    overall = _headline("all repos", rows, period_prs, sla_hours, members_known)
+    overall = _headline("all repos", rows, prs, sla_hours, members_known)
     if overall.outsider_items and overall.timelines_read < overall.outsider_items:
         unread = overall.outsider_items - overall.timelines_read
         scopes = sorted({r["repo"] for r in rows})
@@ -282,36 +279,15 @@ def build_report(engine: Engine, since: date, until: date, repos: list[str] | No
             f"nrt_events reads them with the budget it has left; to read them now (a token is needed for more "
             f"than a few):\n  GH_TOKEN=$(gh auth token) python backfill.py --since {report.since}{only} --events"
         )
-    for repo in sorted({r["repo"] for r in rows} | {p["repo"] for p in period_prs}):
-        report.headlines.append(
-            _headline(
-                repo,
-                [r for r in rows if r["repo"] == repo],
-                [p for p in period_prs if p["repo"] == repo],
-                sla_hours,
-                members_known,
-            )
-        )
+    for repo in sorted({r["repo"] for r in rows} | {p["repo"] for p in prs}):
+        in_repo = [r for r in rows if r["repo"] == repo], [p for p in prs if p["repo"] == repo]
+        report.headlines.append(_headline(repo, *in_repo, sla_hours, members_known))
     report.headlines.append(overall)
-    if members_known:
-        _lists(report, items, follow_up, sla_hours)
-    report.trending = [
-        ItemLine(
-            t["repo"],
-            t["number"],
-            t["title"] or "",
-            t["html_url"] or "",
-            None,
-            0.0,
-            None,
-            f"{t['outside_comments']} outside comments, {t['reactions']} reactions this week",
-        )
-        for t in trending[:LIST_LENGTH]
-    ]
-    open_prs = sorted((p for p in prs if p["state"] == "open"), key=lambda p: -(p["hours_open"] or 0))
-    report.open_external_prs = [_line(p, p["hours_open"] or 0.0, "open") for p in open_prs[:LIST_LENGTH]]
-    _charts(report, rows, period_prs, members_known)
-    return report
+
+
+def _trending_line(row: dict) -> ItemLine:
+    why = f"{row['outside_comments']} outside comments, {row['reactions']} reactions this week"
+    return ItemLine(row["repo"], row["number"], row["title"] or "", row["html_url"] or "", None, 0.0, None, why)
 
 
 def _lists(report: Report, items: list[dict], follow_up: list[dict], sla_hours: float) -> None:
@@ -359,151 +335,3 @@ def _charts(report: Report, rows: list[dict], prs: list[dict], members_known: bo
         outcome = "merged" if p["merged"] else "open" if p["state"] == "open" else "closed unmerged"
         months[_created(p["created_at"]).strftime("%Y-%m")][outcome] += 1
     report.pr_outcomes_by_month = dict(sorted(months.items()))
-
-
-def hours_text(value: float | None) -> str:
-    if value is None:
-        return "not reached"
-    return f"{value:.1f} h" if value < 48 else f"{value / 24:.1f} d"
-
-
-def share_text(value: float | None) -> str:
-    return "n/a" if value is None else f"{100 * value:.0f}%"
-
-
-def count_text(value: int | None) -> str:
-    return "n/a" if value is None else str(value)
-
-
-COLUMNS = ("repo", "items", "read", "answered", "median 1st resp", "p90", "in SLA", ">SLA", "PR merge")
-REPO_WIDTH = 22
-
-
-def headline_cells(h: Headline) -> list[str]:
-    scope = h.scope if len(h.scope) <= REPO_WIDTH else h.scope[: REPO_WIDTH - 1] + "…"
-    return [
-        scope,
-        str(h.outsider_items),
-        share_text(h.coverage),
-        count_text(h.answered),
-        hours_text(h.median_hours) if h.answered is not None else "n/a",
-        hours_text(h.p90_hours) if h.answered is not None else "n/a",
-        share_text(h.answered_within_sla),
-        count_text(h.waiting_beyond_sla),
-        share_text(h.external_pr_merge_rate),
-    ]
-
-
-def header_lines(report: Report) -> list[str]:
-    """The lines every format starts with: period, coverage, members, data as of, notes."""
-    lines = [
-        f"Outside contributors, items created {report.since} to {report.until}, SLA {report.sla_hours:g} h",
-        f"Coverage: {report.coverage_line()}",
-    ]
-    synced = report.members_synced_at
-    lines.append(f"Members: last synced {synced:%Y-%m-%d %H:%M} UTC" if synced else "Members: never synced")
-    if report.data_as_of:
-        lines.append(
-            "Data as of: "
-            + ", ".join(f"{job} {at:%Y-%m-%d %H:%M}" for job, at in sorted(report.data_as_of.items()) if at)
-            + " UTC"
-        )
-    return lines + report.notes
-
-
-def _wrap(text_: str, width: int = 100) -> list[str]:
-    import textwrap
-
-    return textwrap.wrap(text_, width) or [""]
-
-
-def as_table(report: Report) -> str:
-    """For a terminal: every line fits 100 columns."""
-    if report.empty_because:
-        return f"Nothing to report: {report.empty_because}."
-    out = [line for text_ in header_lines(report) for part in text_.split("\n") for line in _wrap(part)] + [""]
-    rows = [list(COLUMNS)] + [headline_cells(h) for h in report.headlines]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
-    table = [
-        "  ".join(cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True)))
-        for row in rows
-    ]
-    table.insert(1, "  ".join("-" * w for w in widths))
-    out += table
-    flagged = [f"{h.scope}: {', '.join(h.flags)}" for h in report.headlines if h.flags]
-    if flagged:
-        out += ["", "Read with care (small sample or low coverage):"] + [f"  {line}" for line in flagged]
-    for title, lines in (
-        ("Waiting on us", report.waiting_on_us),
-        ("Beyond SLA", report.beyond_sla),
-        ("Trending this week", report.trending),
-        ("External PRs open longest", report.open_external_prs),
-    ):
-        if lines:
-            out += ["", f"{title} ({len(lines)}):"]
-            for line in lines:
-                age = f"{hours_text(line.hours):>8}  " if line.hours else ""
-                head = f"  {age}{line.repo}#{line.number}  "
-                out.append((head + line.title)[:100])
-                out.append(f"      {line.why}: {line.url}"[:100])
-    return "\n".join(line.rstrip() for line in out)
-
-
-def as_json(report: Report) -> str:
-    data = asdict(report)
-    data["coverage"] = report.coverage_line()
-    return json.dumps(data, indent=2, default=str)
-
-
-def as_csv(report: Report) -> str:
-    """The headline table, numbers rounded: hours to a tenth, shares as whole percents."""
-    import csv
-    import io
-
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(
-        [
-            "scope",
-            "outsider_items",
-            "timelines_read",
-            "answered",
-            "median_hours",
-            "p90_hours",
-            "answered_within_sla_pct",
-            "waiting_beyond_sla",
-            "external_prs",
-            "external_prs_merged",
-            "external_prs_closed_unmerged",
-            "external_pr_merge_rate_pct",
-            "coverage",
-            "flags",
-        ]
-    )
-    for h in report.headlines:
-        writer.writerow(
-            [
-                h.scope,
-                h.outsider_items,
-                h.timelines_read,
-                h.answered,
-                _round(h.median_hours, 1),
-                _round(h.p90_hours, 1),
-                _round(h.answered_within_sla, 0, 100),
-                h.waiting_beyond_sla,
-                h.external_prs,
-                h.external_prs_merged,
-                h.external_prs_closed_unmerged,
-                _round(h.external_pr_merge_rate, 0, 100),
-                coverage_text(h),
-                "; ".join(h.flags),
-            ]
-        )
-    return buffer.getvalue()
-
-
-def _round(value: float | None, digits: int, scale: float = 1.0):
-    if value is None:
-        return ""
-    rounded = round(value * scale, digits)
-    return int(rounded) if digits == 0 else rounded

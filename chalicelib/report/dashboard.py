@@ -7,29 +7,44 @@ searched and checked; every data mark has an id `<chart>-mark-<n>`.
 
 from __future__ import annotations
 
+import functools
 import html
 import io
+from collections.abc import Callable
 
-from .report import COLUMNS, ItemLine, Report, header_lines, headline_cells, hours_text
+from .model import ItemLine, Report
+from .render import COLUMNS, header_lines, headline_cells, hours_text
 
 COLORS = {"primary": "#2f6fb0", "merged": "#3b8a3e", "closed unmerged": "#b5483b", "open": "#8a8f98"}
 
 
-def _figure(width: float = 9.0, height: float = 3.4):
-    import matplotlib
+CHART_STYLE = {
+    "svg.fonttype": "none",
+    "font.size": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "svg.hashsalt": "contributor-metrics",
+}
 
-    matplotlib.use("Agg")
+
+def _styled(chart: Callable[[Report], str]) -> Callable[[Report], str]:
+    """Draw and save the chart under the page's style, for this chart only: process-wide rcParams would restyle
+    every other figure the process draws."""
+
+    @functools.wraps(chart)
+    def drawn(report: Report) -> str:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        with matplotlib.rc_context(CHART_STYLE):
+            return chart(report)
+
+    return drawn
+
+
+def _figure(width: float = 9.0, height: float = 3.4):
     from matplotlib import pyplot
 
-    pyplot.rcParams.update(
-        {
-            "svg.fonttype": "none",
-            "font.size": 9,
-            "axes.spines.top": False,
-            "axes.spines.right": False,
-            "svg.hashsalt": "contributor-metrics",
-        }
-    )
     figure, axes = pyplot.subplots(figsize=(width, height), layout="constrained")
     axes.grid(axis="y", color="#dddddd", linewidth=0.8)
     axes.set_axisbelow(True)
@@ -61,6 +76,7 @@ def _mark(bars, chart_id: str, start: int = 0) -> int:
     return start + len(bars)
 
 
+@_styled
 def weekly_median_chart(report: Report) -> str:
     weeks = list(report.weekly_median_hours)
     values = [report.weekly_median_hours[w] for w in weeks]
@@ -90,6 +106,7 @@ def weekly_median_chart(report: Report) -> str:
     )
 
 
+@_styled
 def backlog_chart(report: Report) -> str:
     labels, values = list(report.backlog_by_age), list(report.backlog_by_age.values())
     figure, axes = _figure(height=3.0)
@@ -102,6 +119,7 @@ def backlog_chart(report: Report) -> str:
     return _svg(figure, "backlog", "Unanswered open items by age")
 
 
+@_styled
 def pr_outcomes_chart(report: Report) -> str:
     months = list(report.pr_outcomes_by_month)
     figure, axes = _figure(height=3.2)

@@ -1,0 +1,157 @@
+"""The report as text for a person (table), for scripts (JSON) and for spreadsheets (CSV), and the cells the
+HTML page and the digest share with them."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+from .model import Headline, Report, coverage_text
+
+
+def hours_text(value: float | None) -> str:
+    if value is None:
+        return "not reached"
+    return f"{value:.1f} h" if value < 48 else f"{value / 24:.1f} d"
+
+
+def share_text(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.0f}%"
+
+
+def count_text(value: int | None) -> str:
+    return "n/a" if value is None else str(value)
+
+
+COLUMNS = ("repo", "items", "read", "answered", "median 1st resp", "p90", "in SLA", ">SLA", "PR merge")
+REPO_WIDTH = 22
+
+
+def headline_cells(h: Headline) -> list[str]:
+    scope = h.scope if len(h.scope) <= REPO_WIDTH else h.scope[: REPO_WIDTH - 1] + "…"
+    return [
+        scope,
+        str(h.outsider_items),
+        share_text(h.coverage),
+        count_text(h.answered),
+        hours_text(h.median_hours) if h.answered is not None else "n/a",
+        hours_text(h.p90_hours) if h.answered is not None else "n/a",
+        share_text(h.answered_within_sla),
+        count_text(h.waiting_beyond_sla),
+        share_text(h.external_pr_merge_rate),
+    ]
+
+
+def header_lines(report: Report) -> list[str]:
+    """The lines every format starts with: period, coverage, members, data as of, notes."""
+    lines = [
+        f"Outside contributors, items created {report.since} to {report.until}, SLA {report.sla_hours:g} h",
+        f"Coverage: {report.coverage_line()}",
+    ]
+    synced = report.members_synced_at
+    lines.append(f"Members: last synced {synced:%Y-%m-%d %H:%M} UTC" if synced else "Members: never synced")
+    if report.data_as_of:
+        lines.append(
+            "Data as of: "
+            + ", ".join(f"{job} {at:%Y-%m-%d %H:%M}" for job, at in sorted(report.data_as_of.items()) if at)
+            + " UTC"
+        )
+    return lines + report.notes
+
+
+def _wrap(text_: str, width: int = 100) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text_, width) or [""]
+
+
+def as_table(report: Report) -> str:
+    """For a terminal: every line fits 100 columns."""
+    if report.empty_because:
+        return f"Nothing to report: {report.empty_because}."
+    out = [line for text_ in header_lines(report) for part in text_.split("\n") for line in _wrap(part)] + [""]
+    rows = [list(COLUMNS)] + [headline_cells(h) for h in report.headlines]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
+    table = [
+        "  ".join(cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True)))
+        for row in rows
+    ]
+    table.insert(1, "  ".join("-" * w for w in widths))
+    out += table
+    flagged = [f"{h.scope}: {', '.join(h.flags)}" for h in report.headlines if h.flags]
+    if flagged:
+        out += ["", "Read with care (small sample or low coverage):"] + [f"  {line}" for line in flagged]
+    for title, lines in (
+        ("Waiting on us", report.waiting_on_us),
+        ("Beyond SLA", report.beyond_sla),
+        ("Trending this week", report.trending),
+        ("External PRs open longest", report.open_external_prs),
+    ):
+        if lines:
+            out += ["", f"{title} ({len(lines)}):"]
+            for line in lines:
+                age = f"{hours_text(line.hours):>8}  " if line.hours else ""
+                head = f"  {age}{line.repo}#{line.number}  "
+                out.append((head + line.title)[:100])
+                out.append(f"      {line.why}: {line.url}"[:100])
+    return "\n".join(line.rstrip() for line in out)
+
+
+def as_json(report: Report) -> str:
+    data = asdict(report)
+    data["coverage"] = report.coverage_line()
+    return json.dumps(data, indent=2, default=str)
+
+
+def as_csv(report: Report) -> str:
+    """The headline table, numbers rounded: hours to a tenth, shares as whole percents."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(
+        [
+            "scope",
+            "outsider_items",
+            "timelines_read",
+            "answered",
+            "median_hours",
+            "p90_hours",
+            "answered_within_sla_pct",
+            "waiting_beyond_sla",
+            "external_prs",
+            "external_prs_merged",
+            "external_prs_closed_unmerged",
+            "external_pr_merge_rate_pct",
+            "coverage",
+            "flags",
+        ]
+    )
+    for h in report.headlines:
+        writer.writerow(
+            [
+                h.scope,
+                h.outsider_items,
+                h.timelines_read,
+                h.answered,
+                _round(h.median_hours, 1),
+                _round(h.p90_hours, 1),
+                _round(h.answered_within_sla, 0, 100),
+                h.waiting_beyond_sla,
+                h.external_prs,
+                h.external_prs_merged,
+                h.external_prs_closed_unmerged,
+                _round(h.external_pr_merge_rate, 0, 100),
+                coverage_text(h),
+                "; ".join(h.flags),
+            ]
+        )
+    return buffer.getvalue()
+
+
+def _round(value: float | None, digits: int, scale: float = 1.0):
+    if value is None:
+        return ""
+    rounded = round(value * scale, digits)
+    return int(rounded) if digits == 0 else rounded
