@@ -11,6 +11,7 @@ from chalicelib.config import Settings
 from chalicelib.github import GitHubAPI
 from chalicelib.models import create_db_session, get_engine
 from tests.fake_github import FakeGitHub
+from tests.helpers import TEST_API, TOKEN
 
 APP_VARIABLES = (
     "GH_TOKEN",
@@ -143,6 +144,20 @@ def clock():
 @pytest.fixture
 def api(github, clock):
     return GitHubAPI(github.api, "ghp_testtoken123", sleep=clock.sleep, clock=clock)
+
+
+@pytest.fixture
+def mocked():
+    """`responses` on its own, for client tests that script GitHub's answers one by one; every answer registered
+    must be asked for (a test that registers one to be never asked says so)."""
+    with responses.RequestsMock() as mock:
+        yield mock
+
+
+@pytest.fixture
+def client(clock):
+    """A client of the scripted API (`mocked`) whose waits are the fake clock's."""
+    return GitHubAPI(TEST_API, TOKEN, sleep=clock.sleep, clock=clock)
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from chalicelib.models import create_db_session
+from chalicelib.models import JobRun, create_db_session
 from tests.fake_github import item, user
 
 
@@ -40,8 +40,26 @@ def mails_sent(ses_client) -> int:
     return int(ses_client.get_send_quota()["SentLast24Hours"])
 
 
+# The API base that payloads name (as github.com's do), and the fake GitHub's own base with a token it accepts.
 API = "https://api.github.com"
-ALICE = user("alice", 501)
+TEST_API = "https://api.github.test"
+TOKEN = "ghp_secret_token_value"
+# Outside contributors and maintainers the scenarios share.
+ALICE, BOB, CAROL = user("alice", 501), user("bob", 502), user("carol", 503)
+MARIA, LEO = user("maria", 601), user("leo", 602)
+OLIVIA, OSCAR = user("olivia", 701), user("oscar", 702)
+
+
+def last_run(db_url: str, job: str | None = None) -> JobRun:
+    """The newest job_runs row (of `job`, if given)."""
+    session = create_db_session(db_url)
+    try:
+        statement = select(JobRun).order_by(JobRun.id.desc()).limit(1)
+        if job is not None:
+            statement = statement.where(JobRun.job == job)
+        return session.scalars(statement).one()
+    finally:
+        session.close()
 
 
 def an_issue(**changes):
@@ -93,3 +111,8 @@ def closed_pull_requests(github, count: int, merged_every: int = 0) -> None:
             pr=True,
             merged=merged,
         )
+
+
+def point_db(monkeypatch, db_url: str) -> None:
+    """The commands (report.py, backfill.py) pointed at a database."""
+    monkeypatch.setenv("DB_URL", db_url)

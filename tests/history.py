@@ -8,10 +8,8 @@ from chalicelib.entities import event_row, issue_row, member_row, pull_request_r
 from chalicelib.models import Event, Issue, Member, PullRequest, SyncState, TimelineRead, create_all, create_db_session
 from chalicelib.store import upsert
 from tests.fake_github import commented, item, user
+from tests.helpers import API
 
-API = "https://api.github.com"
-OLIVIA, OSCAR = user("olivia", 701), user("oscar", 702)
-MARIA, LEO = user("maria", 601), user("leo", 602)
 BOT = user("github-actions[bot]", 41898282, kind="Bot")
 BASE = (datetime.now(UTC) - timedelta(days=10)).replace(microsecond=0, minute=0)
 

@@ -11,10 +11,9 @@ from chalicelib import history
 from chalicelib.github import Window
 from chalicelib.history import WindowDone
 from chalicelib.models import BackfillCheckpoint, Event, Issue, JobRun, PullRequest, create_db_session
-from tests.fake_github import commented, user
-from tests.helpers import count
+from tests.fake_github import commented
+from tests.helpers import ALICE, count
 
-ALICE = user("alice", 501)
 START = datetime(2024, 1, 1, tzinfo=UTC)
 
 

@@ -8,10 +8,8 @@ import pytest
 
 from chalicelib.models import Event, JobRun, SyncState, TimelineRead, create_db_session
 from chalicelib.state import CHANGES
-from tests.fake_github import commented, user
-from tests.helpers import ago, count, fetch, rows
-
-ALICE, MARIA = user("alice", 501), user("maria", 601)
+from tests.fake_github import commented
+from tests.helpers import ALICE, MARIA, ago, count, fetch, rows
 
 
 def backfilled(github, invoke, numbers, hidden_comment: bool = False):

@@ -12,7 +12,8 @@ from datetime import timedelta
 import pytest
 
 import report as report_command
-from tests.history import BASE, MARIA, OLIVIA, OSCAR, at, comment
+from tests.helpers import MARIA, OLIVIA, OSCAR
+from tests.history import BASE, at, comment
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHARTS = {

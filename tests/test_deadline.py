@@ -9,11 +9,8 @@ from chalicelib.github import GitHubAPI, GitHubAPIError, OutOfTime, transport
 from chalicelib.models import Event, JobRun, PullRequest, SyncState, create_db_session
 from chalicelib.runner import JobCouldNotStart, run_job
 from chalicelib.state import ITEMS
-from tests.fake_github import commented, user
-from tests.helpers import ago, closed_pull_requests, count, fetch, mails_sent, rows
-
-ALICE = user("alice", 501)
-API = "https://api.github.test"
+from tests.fake_github import commented
+from tests.helpers import ALICE, TEST_API, ago, closed_pull_requests, count, fetch, mails_sent, rows
 
 
 class LambdaContext:
@@ -54,8 +51,10 @@ def test_an_exhausted_core_bucket_ends_the_run_partial_instead_of_sleeping_past_
 
 def test_a_retry_after_longer_than_the_time_left_is_not_slept(clock):
     with responses.RequestsMock() as mocked:
-        mocked.get(f"{API}/orgs/acme/repos", status=429, headers={"retry-after": "120"}, json={"message": "slow down"})
-        client = GitHubAPI(API, "ghp_x", sleep=clock.sleep, clock=clock, time_left=lambda: 60.0)
+        mocked.get(
+            f"{TEST_API}/orgs/acme/repos", status=429, headers={"retry-after": "120"}, json={"message": "slow down"}
+        )
+        client = GitHubAPI(TEST_API, "ghp_x", sleep=clock.sleep, clock=clock, time_left=lambda: 60.0)
         with pytest.raises(OutOfTime, match="120s to wait but 60s left"):
             client.list_repos("acme")
     assert clock.sleeps == []
@@ -108,20 +107,20 @@ def test_a_job_that_cannot_start_alerts_once_per_cause(ses, alerts_on, monkeypat
 def test_an_answer_larger_than_the_limit_is_an_error(monkeypatch, clock):
     monkeypatch.setattr(transport, "MAX_BODY_BYTES", 1000)
     with responses.RequestsMock() as mocked:
-        mocked.get(f"{API}/orgs/acme/members", body="[" + ",".join(['{"id": 1}'] * 500) + "]")
+        mocked.get(f"{TEST_API}/orgs/acme/members", body="[" + ",".join(['{"id": 1}'] * 500) + "]")
         with pytest.raises(GitHubAPIError, match="larger than 1000 bytes"):
-            GitHubAPI(API, "ghp_x", sleep=clock.sleep, clock=clock).list_members("acme")
+            GitHubAPI(TEST_API, "ghp_x", sleep=clock.sleep, clock=clock).list_members("acme")
 
 
 def test_a_link_chain_that_loops_is_an_error(clock):
     with responses.RequestsMock() as mocked:
-        page2 = f"{API}/orgs/acme/members?page=2"
+        page2 = f"{TEST_API}/orgs/acme/members?page=2"
         mocked.get(
-            f"{API}/orgs/acme/members",
+            f"{TEST_API}/orgs/acme/members",
             json=[{"id": 1}],
             headers={"Link": f'<{page2}>; rel="next"'},
             match=[responses.matchers.query_param_matcher({"per_page": "100"})],
         )
         mocked.get(page2, json=[{"id": 2}], headers={"Link": f'<{page2}>; rel="next"'})
         with pytest.raises(GitHubAPIError, match="loops back to a page already read"):
-            GitHubAPI(API, "ghp_x", sleep=clock.sleep, clock=clock).list_members("acme")
+            GitHubAPI(TEST_API, "ghp_x", sleep=clock.sleep, clock=clock).list_members("acme")

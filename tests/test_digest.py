@@ -8,10 +8,8 @@ import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
-from tests.fake_github import commented, user
-from tests.helpers import ago, mails_sent
-
-OLIVIA, MARIA = user("olivia", 701), user("maria", 601)
+from tests.fake_github import commented
+from tests.helpers import MARIA, OLIVIA, ago, mails_sent
 
 
 @pytest.fixture

@@ -8,11 +8,9 @@ import pytest
 from chalicelib.entities import event_row, issue_row, pull_request_row
 from chalicelib.models import Event, Issue, PullRequest
 from chalicelib.store import upsert
-from tests.fake_github import committed, cross_referenced, line_commented, user
-from tests.helpers import a_pull_request, ago, an_issue, count, rows
+from tests.fake_github import committed, cross_referenced, line_commented
+from tests.helpers import ALICE, MARIA, a_pull_request, ago, an_issue, count, rows
 
-API = "https://api.github.com"
-ALICE, MARIA = user("alice", 501), user("maria", 601)
 RECORDED = Path(__file__).resolve().parents[2] / "shared" / "github-payloads"
 PARENT = {"id": 11, "org": "acme", "repo": "widgets"}
 

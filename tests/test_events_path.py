@@ -10,8 +10,8 @@ from chalicelib.models import Event, EventPoll, JobRun, SyncState, TimelineRead
 from chalicelib.runner import run_job
 from chalicelib.state import LISTINGS
 from tests.fake_github import commented, labeled, reviewed
-from tests.helpers import ago, count, fetch, mails_sent, rows
-from tests.test_listings import ALICE, BIG, MARIA, PERIOD, history, load, stored_events
+from tests.helpers import ALICE, MARIA, ago, count, fetch, last_run, mails_sent, rows
+from tests.test_listings import BIG, PERIOD, history, load, stored_events
 
 WIDGETS_EVENTS = "/repos/acme/widgets/issues/events"
 
@@ -20,10 +20,6 @@ def busy_widgets(github) -> None:
     """The history, with 120 more label events on widgets#1: its issue events listing takes two pages."""
     history(github)
     github.timelines[11] += [labeled(1000 + n, MARIA, ago(days=4, minutes=-n), f"l{n}") for n in range(120)]
-
-
-def last_run(db_url, job: str = "backfill") -> JobRun:
-    return [run for run in rows(db_url, JobRun) if run.job == job][-1]
 
 
 def timeline_asked(github, repo: str, number: int) -> bool:

@@ -7,9 +7,7 @@ import pytest
 import responses
 
 from chalicelib.github import GitHubAPI, GitHubAPIError, Window
-
-API = "https://api.github.test"
-TOKEN = "ghp_secret_token_value"
+from tests.helpers import TEST_API, TOKEN
 
 
 def limits(remaining="4999", reset="1700000100", resource="core"):
@@ -21,19 +19,8 @@ def limits(remaining="4999", reset="1700000100", resource="core"):
     }
 
 
-@pytest.fixture
-def mocked():
-    with responses.RequestsMock() as mock:
-        yield mock
-
-
-@pytest.fixture
-def client(clock):
-    return GitHubAPI(API, TOKEN, sleep=clock.sleep, clock=clock)
-
-
 def test_sends_token_version_and_json_accept_headers(mocked, client):
-    mocked.get(f"{API}/orgs/acme/repos", json=[], headers=limits())
+    mocked.get(f"{TEST_API}/orgs/acme/repos", json=[], headers=limits())
     client.get("/orgs/acme/repos")
     sent = mocked.calls[0].request.headers
     assert sent["Authorization"] == f"Bearer {TOKEN}"
@@ -43,8 +30,8 @@ def test_sends_token_version_and_json_accept_headers(mocked, client):
 
 def test_waits_for_the_reset_when_a_bucket_is_used_up(mocked, client, clock):
     reset = str(int(clock.now) + 120)
-    mocked.get(f"{API}/orgs/acme/members", json=[], headers=limits(remaining="0", reset=reset))
-    mocked.get(f"{API}/orgs/acme/repos", json=[], headers=limits())
+    mocked.get(f"{TEST_API}/orgs/acme/members", json=[], headers=limits(remaining="0", reset=reset))
+    mocked.get(f"{TEST_API}/orgs/acme/repos", json=[], headers=limits())
     client.get("/orgs/acme/members")
     assert clock.sleeps == []
     client.get("/orgs/acme/repos")
@@ -55,11 +42,11 @@ def test_waits_for_the_reset_when_a_bucket_is_used_up(mocked, client, clock):
 def test_search_and_core_limits_are_separate_buckets(mocked, client, clock):
     reset = str(int(clock.now) + 60)
     mocked.get(
-        f"{API}/search/issues",
+        f"{TEST_API}/search/issues",
         json={"total_count": 0, "items": []},
         headers=limits(remaining="0", reset=reset, resource="search"),
     )
-    mocked.get(f"{API}/orgs/acme/repos", json=[], headers=limits())
+    mocked.get(f"{TEST_API}/orgs/acme/repos", json=[], headers=limits())
     client.search_count("repo:acme/widgets")
     client.get("/orgs/acme/repos")
     assert clock.sleeps == []
@@ -67,45 +54,45 @@ def test_search_and_core_limits_are_separate_buckets(mocked, client, clock):
 
 def test_secondary_limit_waits_as_told_by_retry_after_then_retries(mocked, client, clock):
     mocked.get(
-        f"{API}/orgs/acme/repos",
+        f"{TEST_API}/orgs/acme/repos",
         status=403,
         headers={"retry-after": "7"},
         json={"message": "You have exceeded a secondary rate limit."},
     )
-    mocked.get(f"{API}/orgs/acme/repos", json=[{"name": "widgets", "archived": False}], headers=limits())
+    mocked.get(f"{TEST_API}/orgs/acme/repos", json=[{"name": "widgets", "archived": False}], headers=limits())
     assert client.list_repos("acme") == ["widgets"]
     assert clock.sleeps == [7.0]
 
 
 def test_429_without_retry_after_waits_a_minute(mocked, client, clock):
-    mocked.get(f"{API}/orgs/acme/repos", status=429, json={"message": "Too many requests"})
-    mocked.get(f"{API}/orgs/acme/repos", json=[], headers=limits())
+    mocked.get(f"{TEST_API}/orgs/acme/repos", status=429, json={"message": "Too many requests"})
+    mocked.get(f"{TEST_API}/orgs/acme/repos", json=[], headers=limits())
     client.get("/orgs/acme/repos")
     assert clock.sleeps == [60.0]
 
 
 def test_server_error_is_retried_with_backoff_then_succeeds(mocked, client, clock):
-    mocked.get(f"{API}/orgs/acme/repos", status=502, body="Bad Gateway")
-    mocked.get(f"{API}/orgs/acme/repos", status=503, body="Unavailable")
-    mocked.get(f"{API}/orgs/acme/repos", json=[], headers=limits())
+    mocked.get(f"{TEST_API}/orgs/acme/repos", status=502, body="Bad Gateway")
+    mocked.get(f"{TEST_API}/orgs/acme/repos", status=503, body="Unavailable")
+    mocked.get(f"{TEST_API}/orgs/acme/repos", json=[], headers=limits())
     assert client.get("/orgs/acme/repos").status == 200
     assert clock.sleeps == [1.0, 2.0]
     assert client.stats.retries == 2
 
 
 def test_server_errors_that_persist_raise_a_clear_error(mocked, clock):
-    client = GitHubAPI(API, TOKEN, sleep=clock.sleep, clock=clock, max_retries=3)
+    client = GitHubAPI(TEST_API, TOKEN, sleep=clock.sleep, clock=clock, max_retries=3)
     for _ in range(4):
-        mocked.get(f"{API}/orgs/acme/repos", status=504, json={"message": "Gateway Timeout"})
+        mocked.get(f"{TEST_API}/orgs/acme/repos", status=504, json={"message": "Gateway Timeout"})
     with pytest.raises(GitHubAPIError) as raised:
         client.get("/orgs/acme/repos")
     assert raised.value.status == 504
     assert "Gateway Timeout" in str(raised.value) and "gave up after 4 attempts" in str(raised.value)
-    assert f"{API}/orgs/acme/repos" in str(raised.value)
+    assert f"{TEST_API}/orgs/acme/repos" in str(raised.value)
 
 
 def test_client_error_carries_status_url_and_message_but_never_the_token(mocked, client):
-    mocked.get(f"{API}/repos/acme/nope/issues/1", status=404, json={"message": "Not Found"})
+    mocked.get(f"{TEST_API}/repos/acme/nope/issues/1", status=404, json={"message": "Not Found"})
     with pytest.raises(GitHubAPIError) as raised:
         client.get("/repos/acme/nope/issues/1")
     text = str(raised.value)
@@ -114,9 +101,9 @@ def test_client_error_carries_status_url_and_message_but_never_the_token(mocked,
 
 
 def test_pagination_follows_link_headers(mocked, client):
-    next_url = f"{API}/orgs/acme/members?per_page=100&page=2"
+    next_url = f"{TEST_API}/orgs/acme/members?per_page=100&page=2"
     mocked.get(
-        f"{API}/orgs/acme/members",
+        f"{TEST_API}/orgs/acme/members",
         json=[{"id": 1}],
         headers={**limits(), "Link": f'<{next_url}>; rel="next", <{next_url}>; rel="last"'},
         match=[responses.matchers.query_param_matcher({"per_page": "100"})],
@@ -126,7 +113,7 @@ def test_pagination_follows_link_headers(mocked, client):
 
 
 def test_not_modified_costs_nothing_and_is_counted_apart(mocked, client):
-    url = f"{API}/repos/acme/widgets/issues/1/timeline"
+    url = f"{TEST_API}/repos/acme/widgets/issues/1/timeline"
     mocked.get(
         url,
         status=304,
@@ -160,22 +147,22 @@ def test_windows_split_into_adjacent_ranges_that_cover_every_second():
 
 
 def test_transfer_check_reads_a_301_without_following_it_blindly(mocked, client):
-    old = f"{API}/repos/acme/widgets/issues/5"
-    new = f"{API}/repositories/42/issues/9"
+    old = f"{TEST_API}/repos/acme/widgets/issues/5"
+    new = f"{TEST_API}/repositories/42/issues/9"
     mocked.get(old, status=301, headers={"Location": new}, json={"message": "Moved Permanently", "url": new})
-    mocked.get(new, json={"id": 99, "number": 9, "url": f"{API}/repos/acme/gadgets/issues/9"}, headers=limits())
+    mocked.get(new, json={"id": 99, "number": 9, "url": f"{TEST_API}/repos/acme/gadgets/issues/9"}, headers=limits())
     check = client.issue_location(old)
     assert check.outcome == "moved" and check.new_issue["id"] == 99
 
 
 def test_transfer_check_tells_deleted_from_present(mocked, client):
-    mocked.get(f"{API}/repos/acme/widgets/issues/1", status=410, json={"message": "This issue was deleted"})
-    mocked.get(f"{API}/repos/acme/widgets/issues/2", json={"id": 2}, headers=limits())
-    assert client.issue_location(f"{API}/repos/acme/widgets/issues/1").outcome == "gone"
-    assert client.issue_location(f"{API}/repos/acme/widgets/issues/2").outcome == "present"
+    mocked.get(f"{TEST_API}/repos/acme/widgets/issues/1", status=410, json={"message": "This issue was deleted"})
+    mocked.get(f"{TEST_API}/repos/acme/widgets/issues/2", json={"id": 2}, headers=limits())
+    assert client.issue_location(f"{TEST_API}/repos/acme/widgets/issues/1").outcome == "gone"
+    assert client.issue_location(f"{TEST_API}/repos/acme/widgets/issues/2").outcome == "present"
 
 
 def test_an_answer_that_is_not_json_is_a_clear_error(mocked, client):
-    mocked.get(f"{API}/orgs/acme/members", body="<html>Proxy login required</html>", headers=limits())
+    mocked.get(f"{TEST_API}/orgs/acme/members", body="<html>Proxy login required</html>", headers=limits())
     with pytest.raises(GitHubAPIError, match="not JSON: <html>Proxy login required"):
         client.get("/orgs/acme/members")

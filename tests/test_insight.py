@@ -14,7 +14,8 @@ from chalicelib.models import (
 from chalicelib.report import answered_by, kaplan_meier, survival_quantile
 from chalicelib.store import upsert
 from tests.fake_github import commented, item, labeled
-from tests.history import API, BASE, BOT, LEO, MARIA, OLIVIA, OSCAR, at, comment
+from tests.helpers import API, LEO, MARIA, OLIVIA, OSCAR, point_db
+from tests.history import BASE, BOT, at, comment
 
 
 def by_id(rows):
@@ -104,10 +105,6 @@ def test_kaplan_meier_matches_a_hand_computation():
 def test_waiting_items_pull_the_median_up_unlike_an_average_of_the_answered():
     curve = kaplan_meier([(1, True)] + [(100, False)] * 3)
     assert survival_quantile(curve, 0.5) is None
-
-
-def point_db(monkeypatch, db_url):
-    monkeypatch.setenv("DB_URL", db_url)
 
 
 def test_report_headlines_per_repo_and_overall(history, db_url, monkeypatch, capsys):

@@ -5,18 +5,12 @@ import pytest
 from chalicelib import config, load
 from chalicelib.config import ConfigError
 from chalicelib.entities import issue_row
-from chalicelib.models import Issue, JobRun, PullRequest, SyncState, Transfer, create_all, create_db_session
+from chalicelib.models import Issue, PullRequest, SyncState, Transfer, create_all, create_db_session
 from chalicelib.runner import JobFailed
 from chalicelib.state import ITEMS
 from chalicelib.store import upsert
-from tests.fake_github import item, user
-from tests.helpers import ago, count, fetch, mails_sent, rows
-
-ALICE = user("alice", 501)
-
-
-def last_run(db_url) -> JobRun:
-    return rows(db_url, JobRun)[-1]
+from tests.fake_github import item
+from tests.helpers import ALICE, ago, count, fetch, last_run, mails_sent, rows
 
 
 def test_a_renamed_repo_is_named_and_the_others_are_synced(ses, alerts_on, github, invoke, app_env, monkeypatch):

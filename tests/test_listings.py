@@ -7,10 +7,9 @@ from sqlalchemy import select
 import backfill
 from chalicelib import config
 from chalicelib.models import Event, TimelineRead, create_db_session
-from tests.fake_github import closed, commented, labeled, reviewed, user
-from tests.helpers import ago, count, fetch, rows
+from tests.fake_github import closed, commented, labeled, reviewed
+from tests.helpers import ALICE, MARIA, ago, count, fetch, rows
 
-ALICE, MARIA = user("alice", 501), user("maria", 601)
 # Comment and review ids on github.com passed 2^31 in 2024; GraphQL's `databaseId` (an Int) cannot hold them.
 BIG = 3_000_000_000
 PERIOD = ["--since", "30d", "--repos", "widgets,gadgets"]

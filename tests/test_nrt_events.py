@@ -4,10 +4,10 @@ inside the Lambda's time. The per-repo path is tested in test_listings.py."""
 import pytest
 from sqlalchemy import select
 
-from chalicelib.models import Event, EventPoll, JobRun, create_db_session
+from chalicelib.models import Event, EventPoll, create_db_session
 from chalicelib.runner import run_job
 from tests.fake_github import commented, cross_referenced, labeled, reviewed, user
-from tests.helpers import ago, count, fetch
+from tests.helpers import ago, count, fetch, last_run
 
 ALICE, MAINTAINER = user("alice", 501), user("maria", 601)
 
@@ -15,14 +15,6 @@ ALICE, MAINTAINER = user("alice", 501), user("maria", 601)
 @pytest.fixture(autouse=True)
 def per_item_timelines(monkeypatch):
     monkeypatch.setenv("EVENTS_SOURCE", "timelines")
-
-
-def last_run(db_url):
-    session = create_db_session(db_url)
-    try:
-        return session.scalars(select(JobRun).order_by(JobRun.id.desc()).limit(1)).one()
-    finally:
-        session.close()
 
 
 @pytest.fixture

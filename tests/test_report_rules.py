@@ -8,7 +8,8 @@ import pytest
 import report as report_command
 from chalicelib.models import JobRun, create_all, get_engine
 from chalicelib.report import as_csv, as_table, build_report
-from tests.history import BASE, MARIA, OLIVIA, OSCAR, History, at, comment
+from tests.helpers import MARIA, OLIVIA, OSCAR, point_db
+from tests.history import BASE, History, at, comment
 
 SINCE, UNTIL = (BASE - timedelta(days=30)).date(), (BASE + timedelta(days=20)).date()
 
@@ -132,10 +133,6 @@ def test_the_table_fits_100_columns_and_the_csv_is_rounded(history, db_url):
     assert max(len(line) for line in as_table(report).splitlines()) <= 100
     last = as_csv(report).splitlines()[-1].split(",")
     assert last[4] == "0.3" and last[12] == "timelines read for 11 of 11 outsider items"
-
-
-def point_db(monkeypatch, db_url):
-    monkeypatch.setenv("DB_URL", db_url)
 
 
 @pytest.mark.parametrize(

@@ -5,10 +5,7 @@ from sqlalchemy import select
 
 from chalicelib.models import Event, EventPoll, Issue, JobRun, Member, PullRequest, Transfer, create_db_session
 from chalicelib.runner import JobFailed
-from tests.fake_github import user
-from tests.helpers import ago, closed_pull_requests, count, fetch
-
-ALICE, BOB, CAROL = user("alice", 501), user("bob", 502), user("carol", 503)
+from tests.helpers import ALICE, BOB, CAROL, ago, closed_pull_requests, count, fetch
 
 
 def test_new_issue_and_pull_request_are_stored(github, invoke, app_env):

@@ -4,31 +4,15 @@ import logging
 import re
 
 import pytest
-import responses
 from moto import mock_aws
 
 from chalicelib import config
 from chalicelib.config import ConfigError
-from chalicelib.github import ForeignURL, GitHubAPI
+from chalicelib.github import ForeignURL
 from chalicelib.models import Event, JobRun
 from chalicelib.runner import JobCouldNotStart, JobFailed, run_job
-from tests.fake_github import commented, user
-from tests.helpers import ago, count, rows
-
-API = "https://api.github.test"
-TOKEN = "ghp_secret_token_value"
-ALICE = user("alice", 501)
-
-
-@pytest.fixture
-def mocked():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
-
-
-@pytest.fixture
-def client(clock):
-    return GitHubAPI(API, TOKEN, sleep=clock.sleep, clock=clock)
+from tests.fake_github import commented
+from tests.helpers import ALICE, TEST_API, TOKEN, ago, count, rows
 
 
 def requests_to(mock, host: str) -> list:
@@ -36,7 +20,10 @@ def requests_to(mock, host: str) -> list:
 
 
 def test_a_link_to_another_host_is_refused_and_gets_no_token(mocked, client):
-    mocked.get(f"{API}/orgs/acme/members", json=[{"id": 1}], headers={"Link": '<https://evil.test/steal>; rel="next"'})
+    mocked.assert_all_requests_are_fired = False  # the other host's answer is there to be never asked
+    mocked.get(
+        f"{TEST_API}/orgs/acme/members", json=[{"id": 1}], headers={"Link": '<https://evil.test/steal>; rel="next"'}
+    )
     mocked.get("https://evil.test/steal", json=[])
     with pytest.raises(ForeignURL, match="not on the configured GitHub API"):
         client.list_members("acme")
@@ -44,7 +31,8 @@ def test_a_link_to_another_host_is_refused_and_gets_no_token(mocked, client):
 
 
 def test_a_redirect_to_another_port_is_not_followed_with_the_token(mocked, client):
-    mocked.get(f"{API}/repos/acme/widgets", status=302, headers={"Location": "https://api.github.test:8443/x"})
+    mocked.assert_all_requests_are_fired = False  # the other host's answer is there to be never asked
+    mocked.get(f"{TEST_API}/repos/acme/widgets", status=302, headers={"Location": "https://api.github.test:8443/x"})
     mocked.get("https://api.github.test:8443/x", json={})
     with pytest.raises(ForeignURL):
         client.repo("acme", "widgets")
@@ -52,17 +40,18 @@ def test_a_redirect_to_another_port_is_not_followed_with_the_token(mocked, clien
 
 
 def test_a_redirect_within_the_api_is_followed(mocked, client):
-    mocked.get(f"{API}/repos/acme/old-name", status=301, headers={"Location": f"{API}/repositories/42"})
-    mocked.get(f"{API}/repositories/42", json={"name": "new-name"})
+    mocked.get(f"{TEST_API}/repos/acme/old-name", status=301, headers={"Location": f"{TEST_API}/repositories/42"})
+    mocked.get(f"{TEST_API}/repositories/42", json={"name": "new-name"})
     assert client.repo("acme", "old-name") == {"name": "new-name"}
     assert mocked.calls[1].request.headers["Authorization"] == f"Bearer {TOKEN}"
 
 
 def test_a_transfer_location_on_another_host_is_refused(mocked, client):
-    mocked.get(f"{API}/repos/acme/widgets/issues/5", status=301, headers={"Location": "http://evil.test/issues/9"})
+    mocked.assert_all_requests_are_fired = False  # the other host's answer is there to be never asked
+    mocked.get(f"{TEST_API}/repos/acme/widgets/issues/5", status=301, headers={"Location": "http://evil.test/issues/9"})
     mocked.get("http://evil.test/issues/9", json={"id": 9})
     with pytest.raises(ForeignURL):
-        client.issue_location(f"{API}/repos/acme/widgets/issues/5")
+        client.issue_location(f"{TEST_API}/repos/acme/widgets/issues/5")
     assert requests_to(mocked, "evil.test") == []
 
 

@@ -14,10 +14,7 @@ from chalicelib.entities import event_row, issue_row, member_row, pull_request_r
 from chalicelib.models import Event, Issue, Member, PullRequest, Transfer, create_all, upgrade_database
 from chalicelib.store import upsert
 from tests.fake_github import reactions, user
-from tests.helpers import a_pull_request, an_issue
-
-API = "https://api.github.com"
-ALICE = user("alice", 501)
+from tests.helpers import ALICE, API, a_pull_request, an_issue
 
 
 def test_issue_round_trip_keeps_every_field(session):
