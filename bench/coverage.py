@@ -25,7 +25,7 @@ from chalicelib.config import DEFAULT_TRACKED_EVENTS
 from chalicelib.context import Deadline
 from chalicelib.models import Event, TimelineRead, create_db_session
 from chalicelib.runner import run_job
-from tests.fake_github import serve
+from tests.fake import serve
 
 CORE_LIMIT = 5000
 RUN_EVERY_MINUTES = 10

@@ -27,7 +27,7 @@ from bench import scenario
 from bench.scenario import ROOT
 from chalicelib.config import DEFAULT_REPOS
 from chalicelib.models import Event, create_db_session
-from tests.fake_github import commented, reviewed, serve, ts, user
+from tests.fake import commented, reviewed, serve, ts, user
 
 # GitHub prices a query by the connections it opens, per hundred: fifty PRs' reviews (first 100) is 50 -> 1 point.
 GRAPHQL_POINTS_PER_QUERY = 1

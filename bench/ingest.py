@@ -25,7 +25,7 @@ from bench.scenario import save_result
 from chalicelib.entities import issue_row
 from chalicelib.models import Issue, create_all, create_db_session, get_engine
 from chalicelib.store import upsert
-from tests.fake_github import item, user
+from tests.fake import item, user
 
 BATCH = 1000
 REPOS = ["amplify-js", "amplify-cli", "amplify-ui", "docs"]

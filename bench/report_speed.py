@@ -22,7 +22,7 @@ from bench import scenario
 from bench.events_cost import load
 from chalicelib.models import get_engine
 from chalicelib.report import build_report
-from tests.fake_github import serve
+from tests.fake import serve
 
 REPORT_DAYS = 90
 VIEWS_THE_REPORT_READS = ("first_response", "outsider_prs", "needs_follow_up", "trending")

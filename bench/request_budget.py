@@ -23,7 +23,7 @@ from bench.scenario import ORG
 from chalicelib import config
 from chalicelib.config import DEFAULT_REPOS
 from chalicelib.runner import run_job
-from tests.fake_github import serve, ts
+from tests.fake import serve, ts
 
 RATE_LIMIT_CALLS_PER_PAGE = 2
 SEARCHES_PER_MINUTE = 30

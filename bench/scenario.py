@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from chalicelib.config import DEFAULT_REPOS
-from tests.fake_github import FakeGitHub, closed, commented, labeled, reviewed, ts, user
+from tests.fake import FakeGitHub, closed, commented, labeled, reviewed, ts, user
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -11,7 +11,7 @@ Adding an entity (say PR reviews), end to end:
 5. Fetch step: one function in its own module beside `items.py`/`members.py`/`timelines.py`: call the client,
    then `load(ctx, entity, payloads, parent)` (`load.py`; `unit` and `put` for several tables at once).
 6. Job: one line in the job that should run it, in `jobs.py`.
-7. Test: a scenario in `tests/` against the fake GitHub (`tests/fake_github.py`), with the payload's real shape.
+7. Test: a scenario in `tests/` against the fake GitHub (`tests/fake/`), with the payload's real shape.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from chalicelib import config
 from chalicelib.config import Settings
 from chalicelib.github import GitHubAPI
 from chalicelib.models import create_db_session, get_engine
-from tests.fake_github import FakeGitHub
+from tests.fake import FakeGitHub
 from tests.helpers import TEST_API, TOKEN
 
 APP_VARIABLES = (

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from chalicelib.models import JobRun, create_db_session
-from tests.fake_github import item, user
+from tests.fake import item, user
 
 
 def ago(**delta) -> str:

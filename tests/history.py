@@ -7,7 +7,7 @@ from sqlalchemy import text
 from chalicelib.entities import event_row, issue_row, member_row, pull_request_row
 from chalicelib.models import Event, Issue, Member, PullRequest, SyncState, TimelineRead, create_all, create_db_session
 from chalicelib.store import upsert
-from tests.fake_github import commented, item, user
+from tests.fake import commented, item, user
 from tests.helpers import API
 
 BOT = user("github-actions[bot]", 41898282, kind="Bot")

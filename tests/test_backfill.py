@@ -11,7 +11,7 @@ from chalicelib import history
 from chalicelib.github import Window
 from chalicelib.history import WindowDone
 from chalicelib.models import BackfillCheckpoint, Event, Issue, JobRun, PullRequest, create_db_session
-from tests.fake_github import commented
+from tests.fake import commented
 from tests.helpers import ALICE, count
 
 START = datetime(2024, 1, 1, tzinfo=UTC)

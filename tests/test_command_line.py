@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fake_github import FakeGitHub, serve, user
+from tests.fake import FakeGitHub, serve, user
 from tests.helpers import ago
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,7 +8,7 @@ import pytest
 
 from chalicelib.models import Event, JobRun, SyncState, TimelineRead, create_db_session
 from chalicelib.state import CHANGES
-from tests.fake_github import commented
+from tests.fake import commented
 from tests.helpers import ALICE, MARIA, ago, count, fetch, rows
 
 

@@ -9,7 +9,7 @@ from chalicelib.github import GitHubAPI, GitHubAPIError, OutOfTime, transport
 from chalicelib.models import Event, JobRun, PullRequest, SyncState, create_db_session
 from chalicelib.runner import JobCouldNotStart, run_job
 from chalicelib.state import ITEMS
-from tests.fake_github import commented
+from tests.fake import commented
 from tests.helpers import ALICE, TEST_API, ago, closed_pull_requests, count, fetch, mails_sent, rows
 
 

@@ -8,7 +8,7 @@ import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
-from tests.fake_github import commented
+from tests.fake import commented
 from tests.helpers import MARIA, OLIVIA, ago, mails_sent
 
 

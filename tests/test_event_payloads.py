@@ -8,7 +8,7 @@ import pytest
 from chalicelib.entities import event_row, issue_row, pull_request_row
 from chalicelib.models import Event, Issue, PullRequest
 from chalicelib.store import upsert
-from tests.fake_github import committed, cross_referenced, line_commented
+from tests.fake import committed, cross_referenced, line_commented
 from tests.helpers import ALICE, MARIA, a_pull_request, ago, an_issue, count, rows
 
 RECORDED = Path(__file__).resolve().parents[2] / "shared" / "github-payloads"

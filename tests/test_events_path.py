@@ -9,7 +9,7 @@ from chalicelib.context import Deadline
 from chalicelib.models import Event, EventPoll, JobRun, SyncState, TimelineRead
 from chalicelib.runner import run_job
 from chalicelib.state import LISTINGS
-from tests.fake_github import commented, labeled, reviewed
+from tests.fake import commented, labeled, reviewed
 from tests.helpers import ALICE, MARIA, ago, count, fetch, last_run, mails_sent, rows
 from tests.test_listings import BIG, PERIOD, history, load, stored_events
 

@@ -13,7 +13,7 @@ from chalicelib.models import (
 )
 from chalicelib.report import answered_by, kaplan_meier, survival_quantile
 from chalicelib.store import upsert
-from tests.fake_github import commented, item, labeled
+from tests.fake import commented, item, labeled
 from tests.helpers import API, LEO, MARIA, OLIVIA, OSCAR, point_db
 from tests.history import BASE, BOT, at, comment
 

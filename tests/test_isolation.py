@@ -9,7 +9,7 @@ from chalicelib.models import Issue, PullRequest, SyncState, Transfer, create_al
 from chalicelib.runner import JobFailed
 from chalicelib.state import ITEMS
 from chalicelib.store import upsert
-from tests.fake_github import item
+from tests.fake import item
 from tests.helpers import ALICE, ago, count, fetch, last_run, mails_sent, rows
 
 

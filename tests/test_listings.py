@@ -7,7 +7,7 @@ from sqlalchemy import select
 import backfill
 from chalicelib import config
 from chalicelib.models import Event, TimelineRead, create_db_session
-from tests.fake_github import closed, commented, labeled, reviewed
+from tests.fake import closed, commented, labeled, reviewed
 from tests.helpers import ALICE, MARIA, ago, count, fetch, rows
 
 # Comment and review ids on github.com passed 2^31 in 2024; GraphQL's `databaseId` (an Int) cannot hold them.

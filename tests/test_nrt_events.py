@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from chalicelib.models import Event, EventPoll, create_db_session
 from chalicelib.runner import run_job
-from tests.fake_github import commented, cross_referenced, labeled, reviewed, user
+from tests.fake import commented, cross_referenced, labeled, reviewed, user
 from tests.helpers import ago, count, fetch, last_run
 
 ALICE, MAINTAINER = user("alice", 501), user("maria", 601)

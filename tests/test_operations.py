@@ -10,7 +10,7 @@ from sqlalchemy import select
 from chalicelib.models import JobRun, create_db_session
 from chalicelib.runner import JobFailed
 from tests.conftest import ALERT_RECIPIENT
-from tests.fake_github import user
+from tests.fake import user
 from tests.helpers import mails_sent
 
 

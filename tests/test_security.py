@@ -11,7 +11,7 @@ from chalicelib.config import ConfigError
 from chalicelib.github import ForeignURL
 from chalicelib.models import Event, JobRun
 from chalicelib.runner import JobCouldNotStart, JobFailed, run_job
-from tests.fake_github import commented
+from tests.fake import commented
 from tests.helpers import ALICE, TEST_API, TOKEN, ago, count, rows
 
 

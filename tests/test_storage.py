@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, inspect, select, text
 from chalicelib.entities import event_row, issue_row, member_row, pull_request_row, transfer_row
 from chalicelib.models import Event, Issue, Member, PullRequest, Transfer, create_all, upgrade_database
 from chalicelib.store import upsert
-from tests.fake_github import reactions, user
+from tests.fake import reactions, user
 from tests.helpers import ALICE, API, a_pull_request, an_issue
 
 
