@@ -20,9 +20,9 @@ from chalicelib import jobs
 from chalicelib.cli import configure_cli_logging, day
 from chalicelib.config import UNAUTHENTICATED_WARNING, ConfigError, get_db_url, get_github_token, get_settings
 from chalicelib.context import Deadline
+from chalicelib.db import create_db_session
 from chalicelib.github import GitHubAPI, GitHubAPIError
 from chalicelib.history import KINDS, BackfillPlan, WindowDone, estimate, load_coverage
-from chalicelib.models import create_db_session
 from chalicelib.runner import JobCouldNotStart, JobFailed, RunInputs, run_job
 
 EXAMPLES = """examples:
@@ -131,7 +131,8 @@ class Progress:
             self.bar.close()
 
 
-def resolve_repos(api: GitHubAPI, settings, requested: str | None) -> tuple[str, ...]:
+def requested_repos(api: GitHubAPI, settings, requested: str | None) -> tuple[str, ...]:
+    """The repos `--repos` names, each checked on GitHub (an unknown one is bad input), or the configured ones."""
     if requested:
         repos = tuple(name.strip() for name in requested.split(",") if name.strip())
     elif settings.all_repos:
@@ -199,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         plan = BackfillPlan(
             since=datetime.combine(args.since, day_time.min, UTC),
             until=datetime.combine(args.until, day_time(23, 59, 59), UTC),
-            repos=resolve_repos(api, settings, args.repos),
+            repos=requested_repos(api, settings, args.repos),
             kinds=(args.only,) if args.only else tuple(KINDS),
             events=args.events,
             restart=args.restart,

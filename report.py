@@ -14,8 +14,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from chalicelib.cli import day
 from chalicelib.config import ConfigError, get_db_url
+from chalicelib.db import get_engine, upgrade_database
 from chalicelib.error_text import describe
-from chalicelib.models import get_engine, upgrade_database
 from chalicelib.report import Report, as_csv, as_html, as_json, as_table, build_report
 
 UNITS = {"m": 1 / 60, "h": 1, "d": 24, "w": 168}

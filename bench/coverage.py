@@ -23,7 +23,8 @@ from bench import scenario
 from chalicelib import config
 from chalicelib.config import DEFAULT_TRACKED_EVENTS
 from chalicelib.context import Deadline
-from chalicelib.models import Event, TimelineRead, create_db_session
+from chalicelib.db import create_db_session
+from chalicelib.models import Event, TimelineRead
 from chalicelib.runner import run_job
 from tests.fake import serve
 

@@ -26,7 +26,8 @@ from datetime import UTC, datetime, timedelta
 from bench import scenario
 from bench.scenario import ROOT
 from chalicelib.config import DEFAULT_REPOS
-from chalicelib.models import Event, create_db_session
+from chalicelib.db import create_db_session
+from chalicelib.models import Event
 from tests.fake import commented, reviewed, serve, ts, user
 
 # GitHub prices a query by the connections it opens, per hundred: fifty PRs' reviews (first 100) is 50 -> 1 point.

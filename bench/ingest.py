@@ -22,8 +22,9 @@ from itertools import islice
 from sqlalchemy import text
 
 from bench.scenario import save_result
+from chalicelib.db import create_db_session, get_engine
 from chalicelib.entities import issue_row
-from chalicelib.models import Issue, create_all, create_db_session, get_engine
+from chalicelib.models import Issue, create_all
 from chalicelib.store import upsert
 from tests.fake import item, user
 

@@ -23,10 +23,11 @@ from sqlalchemy import select
 from chalicelib import jobs
 from chalicelib.config import ConfigError, get_github_token, get_settings
 from chalicelib.context import Deadline
+from chalicelib.db import create_db_session
 from chalicelib.entities import BOOKKEEPING_COLUMNS
 from chalicelib.github import GitHubAPI, GitHubAPIError
 from chalicelib.history import KINDS, BackfillPlan
-from chalicelib.models import Event, create_db_session
+from chalicelib.models import Event
 from chalicelib.runner import JobFailed, RunInputs, run_job
 from chalicelib.times import parse_timestamp
 

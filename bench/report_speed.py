@@ -20,7 +20,7 @@ from sqlalchemy import text
 
 from bench import scenario
 from bench.events_cost import load
-from chalicelib.models import get_engine
+from chalicelib.db import get_engine
 from chalicelib.report import build_report
 from tests.fake import serve
 

@@ -34,7 +34,7 @@ def mark_every_timeline_read(db_url: str) -> None:
     time that takes is bench/coverage.py's)."""
     from sqlalchemy import text
 
-    from chalicelib.models import get_engine
+    from chalicelib.db import get_engine
 
     with get_engine(db_url).begin() as connection:
         for table in ("issues", "pull_requests"):

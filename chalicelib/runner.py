@@ -16,10 +16,11 @@ from sqlalchemy.orm import Session
 from .alerts import send_failure_alert
 from .config import ConfigError, Settings, get_db_url, get_github_token, get_settings, in_lambda
 from .context import Deadline, JobContext, RunReport
+from .db import create_db_session, upgrade_database
 from .error_text import describe
 from .github import GitHubAPI, GitHubAPIError, OutOfTime
 from .jobs import JOBS
-from .models import JobRun, create_db_session, upgrade_database
+from .models import JobRun
 from .state import progress_mark
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ def build_api(settings: Settings, token: str | None, deadline: Deadline) -> GitH
     return GitHubAPI(settings.api_url, token, pool_size=settings.timeline_workers + 2, time_left=deadline.remaining)
 
 
-def resolve_repos(settings: Settings, api: GitHubAPI, report: RunReport) -> tuple[str, ...]:
+def configured_repos(settings: Settings, api: GitHubAPI, report: RunReport) -> tuple[str, ...]:
     """The repos a run syncs, from one listing of the org's repos: for `*` its non-archived ones; otherwise
     the configured ones that exist. One that does not (renamed, deleted, not visible to the token) is named
     in the report and left out, so the others are still synced."""
@@ -227,7 +228,7 @@ def _execute(run: _Run, job: Callable[[JobContext], None], repos: tuple[str, ...
             run.api,
             run.session,
             run.deadline,
-            repos or resolve_repos(run.settings, run.api, run.report),
+            repos or configured_repos(run.settings, run.api, run.report),
             run.report,
         )
         job(ctx)

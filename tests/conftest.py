@@ -8,8 +8,8 @@ from sqlalchemy import create_engine, text
 
 from chalicelib import config
 from chalicelib.config import Settings
+from chalicelib.db import create_db_session, get_engine
 from chalicelib.github import GitHubAPI
-from chalicelib.models import create_db_session, get_engine
 from tests.fake import FakeGitHub
 from tests.helpers import TEST_API, TOKEN
 

@@ -4,7 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from chalicelib.models import JobRun, create_db_session
+from chalicelib.db import create_db_session
+from chalicelib.models import JobRun
 from tests.fake import item, user
 
 

@@ -4,8 +4,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 
+from chalicelib.db import create_db_session
 from chalicelib.entities import event_row, issue_row, member_row, pull_request_row
-from chalicelib.models import Event, Issue, Member, PullRequest, SyncState, TimelineRead, create_all, create_db_session
+from chalicelib.models import Event, Issue, Member, PullRequest, SyncState, TimelineRead, create_all
 from chalicelib.store import upsert
 from tests.fake import commented, item, user
 from tests.helpers import API

@@ -8,9 +8,10 @@ from sqlalchemy import select
 
 import backfill
 from chalicelib import history
+from chalicelib.db import create_db_session
 from chalicelib.github import Window
 from chalicelib.history import WindowDone
-from chalicelib.models import BackfillCheckpoint, Event, Issue, JobRun, PullRequest, create_db_session
+from chalicelib.models import BackfillCheckpoint, Event, Issue, JobRun, PullRequest
 from tests.fake import commented
 from tests.helpers import ALICE, count
 

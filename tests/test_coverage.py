@@ -6,7 +6,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from chalicelib.models import Event, JobRun, SyncState, TimelineRead, create_db_session
+from chalicelib.db import create_db_session
+from chalicelib.models import Event, JobRun, SyncState, TimelineRead
 from chalicelib.state import CHANGES
 from tests.fake import commented
 from tests.helpers import ALICE, MARIA, ago, count, fetch, rows

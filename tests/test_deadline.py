@@ -5,8 +5,9 @@ from datetime import datetime, timedelta
 import pytest
 import responses
 
+from chalicelib.db import create_db_session
 from chalicelib.github import GitHubAPI, GitHubAPIError, OutOfTime, transport
-from chalicelib.models import Event, JobRun, PullRequest, SyncState, create_db_session
+from chalicelib.models import Event, JobRun, PullRequest, SyncState
 from chalicelib.runner import JobCouldNotStart, run_job
 from chalicelib.state import ITEMS
 from tests.fake import commented

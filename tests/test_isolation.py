@@ -4,8 +4,9 @@ import pytest
 
 from chalicelib import config, load
 from chalicelib.config import ConfigError
+from chalicelib.db import create_db_session
 from chalicelib.entities import issue_row
-from chalicelib.models import Issue, PullRequest, SyncState, Transfer, create_all, create_db_session
+from chalicelib.models import Issue, PullRequest, SyncState, Transfer, create_all
 from chalicelib.runner import JobFailed
 from chalicelib.state import ITEMS
 from chalicelib.store import upsert

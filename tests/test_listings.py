@@ -6,7 +6,8 @@ from sqlalchemy import select
 
 import backfill
 from chalicelib import config
-from chalicelib.models import Event, TimelineRead, create_db_session
+from chalicelib.db import create_db_session
+from chalicelib.models import Event, TimelineRead
 from tests.fake import closed, commented, labeled, reviewed
 from tests.helpers import ALICE, MARIA, ago, count, fetch, rows
 

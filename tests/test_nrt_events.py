@@ -4,7 +4,8 @@ inside the Lambda's time. The per-repo path is tested in test_listings.py."""
 import pytest
 from sqlalchemy import select
 
-from chalicelib.models import Event, EventPoll, create_db_session
+from chalicelib.db import create_db_session
+from chalicelib.models import Event, EventPoll
 from chalicelib.runner import run_job
 from tests.fake import commented, cross_referenced, labeled, reviewed, user
 from tests.helpers import ago, count, fetch, last_run

@@ -7,7 +7,8 @@ import boto3
 import pytest
 from sqlalchemy import select
 
-from chalicelib.models import JobRun, create_db_session
+from chalicelib.db import create_db_session
+from chalicelib.models import JobRun
 from chalicelib.runner import JobFailed
 from tests.conftest import ALERT_RECIPIENT
 from tests.fake import user

@@ -6,7 +6,8 @@ from datetime import timedelta
 import pytest
 
 import report as report_command
-from chalicelib.models import JobRun, create_all, get_engine
+from chalicelib.db import get_engine
+from chalicelib.models import JobRun, create_all
 from chalicelib.report import as_csv, as_table, build_report
 from tests.helpers import MARIA, OLIVIA, OSCAR, point_db
 from tests.history import BASE, History, at, comment

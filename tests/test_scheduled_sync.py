@@ -3,7 +3,8 @@
 import pytest
 from sqlalchemy import select
 
-from chalicelib.models import Event, EventPoll, Issue, JobRun, Member, PullRequest, Transfer, create_db_session
+from chalicelib.db import create_db_session
+from chalicelib.models import Event, EventPoll, Issue, JobRun, Member, PullRequest, Transfer
 from chalicelib.runner import JobFailed
 from tests.helpers import ALICE, BOB, CAROL, ago, closed_pull_requests, count, fetch
 

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, inspect, select, text
 
+from chalicelib.db import upgrade_database
 from chalicelib.entities import event_row, issue_row, member_row, pull_request_row, transfer_row
-from chalicelib.models import Event, Issue, Member, PullRequest, Transfer, create_all, upgrade_database
+from chalicelib.models import Event, Issue, Member, PullRequest, Transfer, create_all
 from chalicelib.store import upsert
 from tests.fake import reactions, user
 from tests.helpers import ALICE, API, a_pull_request, an_issue

@@ -3,7 +3,8 @@
 from alembic import context
 
 from chalicelib.config import get_db_url
-from chalicelib.models import Base, get_engine
+from chalicelib.db import get_engine
+from chalicelib.models import Base
 
 config = context.config
 connection = config.attributes.get("connection")
