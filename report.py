@@ -4,18 +4,22 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import re
 import sys
+import threading
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from chalicelib.cli import day
 from chalicelib.config import ConfigError, get_db_url
 from chalicelib.db import get_engine, upgrade_database
-from chalicelib.error_text import describe
+from chalicelib.error_text import describe, masked
 from chalicelib.report import Report, as_csv, as_html, as_json, as_table, build_report
 
 UNITS = {"m": 1 / 60, "h": 1, "d": 24, "w": 168}
@@ -73,32 +77,86 @@ class ReportError(Exception):
         self.status = status
 
 
-def make_report(args: argparse.Namespace) -> Report:
+def prepare_database() -> str:
+    """The database the report reads, brought up to date once (a report reads only, so a SQLite file that does
+    not exist is a misspelt path, not a database to create)."""
     db_url = ""
     try:
         db_url = get_db_url()
+        database = make_url(db_url).database
+        if db_url.startswith("sqlite") and database not in (None, "", ":memory:") and not Path(database).exists():
+            raise ReportError(
+                f"no database at {database} (DB_URL={masked(db_url)}): check the path; the jobs and backfill.py "
+                "create it",
+                EXIT_BAD_INPUT,
+            )
         upgrade_database(db_url)
-        return build_report(get_engine(db_url), args.since, args.until, args.repos, args.sla)
     except ConfigError as error:
         raise ReportError(str(error), EXIT_BAD_INPUT) from None
     except SQLAlchemyError as error:
         raise ReportError(describe(error, db_url), EXIT_ENVIRONMENT) from None
+    return db_url
 
 
-def serve(args: argparse.Namespace, port: int) -> ThreadingHTTPServer:
-    """An HTTP server on 127.0.0.1 that builds the page from the database at every request."""
+def make_report(args: argparse.Namespace, db_url: str) -> Report:
+    try:
+        return build_report(get_engine(db_url), args.since, args.until, args.repos, args.sla)
+    except SQLAlchemyError as error:
+        raise ReportError(describe(error, db_url), EXIT_ENVIRONMENT) from None
+
+
+# The server answers a few people at a time: requests beyond this many at once get a 503 at once, and a client
+# that sends nothing for this long is dropped, so slow clients cannot hold the server.
+SERVER_THREADS = 8
+CLIENT_TIMEOUT_SECONDS = 10
+
+
+class BoundedServer(ThreadingHTTPServer):
+    """A threading server with at most SERVER_THREADS requests in progress."""
+
+    daemon_threads = True
+
+    def __init__(self, address, handler):
+        super().__init__(address, handler)
+        self.slots = threading.BoundedSemaphore(SERVER_THREADS)
+
+    def process_request(self, request, client_address):
+        if not self.slots.acquire(blocking=False):
+            with contextlib.suppress(OSError):
+                request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request, client_address):
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
+
+
+def serve(args: argparse.Namespace, port: int, db_url: str) -> BoundedServer:
+    """An HTTP server on 127.0.0.1 that builds the page from the database at every request. It answers only
+    requests addressed to the names it listens on (a page elsewhere cannot read it by rebinding a DNS name)."""
 
     class Page(BaseHTTPRequestHandler):
+        timeout = CLIENT_TIMEOUT_SECONDS
+
         def do_GET(self):
+            if self.headers.get("Host", "").lower() not in allowed_hosts(self.server.server_address[1]):
+                self.answer(421, "text/plain", b"this server answers only for 127.0.0.1 and localhost")
+                return
             if self.path.split("?")[0] not in ("/", "/index.html"):
                 self.send_error(404)
                 return
             try:
-                body, status = as_html(make_report(args)).encode(), 200
+                self.answer(200, "text/html; charset=utf-8", as_html(make_report(args, db_url)).encode())
             except ReportError as error:
-                body, status = f"error: {error}".encode(), 503
+                self.answer(503, "text/plain", f"error: {error}".encode())
+
+        def answer(self, status: int, content_type: str, body: bytes) -> None:
             self.send_response(status)
-            self.send_header("Content-Type", "text/html; charset=utf-8" if status == 200 else "text/plain")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             self.send_header("Cache-Control", "no-store")
             self.end_headers()
@@ -107,21 +165,29 @@ def serve(args: argparse.Namespace, port: int) -> ThreadingHTTPServer:
         def log_message(self, *_):
             pass
 
-    return ThreadingHTTPServer(("127.0.0.1", port), Page)
+    try:
+        return BoundedServer(("127.0.0.1", port), Page)
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            raise ReportError(
+                f"port {port} is taken (another report.py --serve?): pick another with --port N, or --port 0 for "
+                "any free one",
+                EXIT_BAD_INPUT,
+            ) from None
+        raise ReportError(f"cannot listen on 127.0.0.1:{port}: {error.strerror}", EXIT_BAD_INPUT) from None
+
+
+def allowed_hosts(port: int) -> set[str]:
+    return {f"127.0.0.1:{port}", f"localhost:{port}"} | ({"127.0.0.1", "localhost"} if port == 80 else set())
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.serve:
-        server = serve(args, args.port)
-        print(f"serving the report at http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C stops)")
-        try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            server.server_close()
-        return 0
     try:
-        report = make_report(args)
+        db_url = prepare_database()
+        if args.serve:
+            return serve_until_stopped(args, db_url)
+        report = make_report(args, db_url)
     except ReportError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.status
@@ -141,6 +207,16 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(rendered)
     return EXIT_BAD_INPUT if report.empty_because else 0
+
+
+def serve_until_stopped(args: argparse.Namespace, db_url: str) -> int:
+    server = serve(args, args.port, db_url)
+    print(f"serving the report at http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C stops)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        server.server_close()
+    return 0
 
 
 if __name__ == "__main__":

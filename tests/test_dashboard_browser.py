@@ -125,7 +125,7 @@ def test_the_served_page_is_the_current_data(history, db_url, monkeypatch):
     history.session.commit()
     monkeypatch.setenv("DB_URL", db_url)
     args = report_command.parse_args(["--since", (BASE - timedelta(days=1)).date().isoformat()])
-    server = report_command.serve(args, 0)
+    server = report_command.serve(args, 0, report_command.prepare_database())
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}/"
     try:

@@ -9,7 +9,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
 from tests.fake import commented
-from tests.helpers import MARIA, OLIVIA, ago, mails_sent
+from tests.helpers import MARIA, OLIVIA, ago, last_run, mails_sent
 
 
 @pytest.fixture
@@ -83,3 +83,51 @@ def test_the_digest_is_posted_to_slack(ses, github, invoke, slack):
     run_day(invoke)
     [payload] = slack
     assert "1 waiting on us" in payload["text"] and "https://github.com/acme/widgets/issues/1" in payload["text"]
+
+
+HOSTILE_TITLE = "<!channel> Crash & <https://evil.example/reset|Reset your password> <@U123>"
+
+
+def hostile_outsider_issue(github):
+    unanswered_outsider_issue(github)
+    github.items[11]["title"] = HOSTILE_TITLE
+
+
+def test_an_outsiders_title_cannot_ping_the_channel_or_disguise_a_link_in_slack(ses, github, invoke, slack):
+    hostile_outsider_issue(github)
+    run_day(invoke)
+    [payload] = slack
+    text = payload["text"]
+    assert "<!channel>" not in text and "<@U123>" not in text and "<https://evil.example" not in text
+    assert "&lt;!channel&gt; Crash &amp; &lt;https://evil.example/reset|Reset your password&gt;" in text
+    link = "<https://github.com/acme/widgets/issues/1|widgets#1 &lt;!channel&gt; Crash"
+    assert link in text, "the item's own link is markup we built from the URL GitHub gave"
+
+
+def test_a_link_that_is_not_https_is_shown_as_text_in_slack_and_in_the_mail(ses, digest_on, github, invoke, slack):
+    unanswered_outsider_issue(github)
+    github.items[11]["html_url"] = "javascript:alert(1)"
+    run_day(invoke)
+    [payload] = slack
+    assert "javascript:" not in payload["text"].split("widgets#1")[0] and "<javascript" not in payload["text"]
+    [mail] = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages
+    assert "javascript:" not in mail.body
+
+
+def test_the_mail_escapes_an_outsiders_title(ses, digest_on, github, invoke):
+    hostile_outsider_issue(github)
+    run_day(invoke)
+    [mail] = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages
+    assert "<!channel>" not in mail.body and "&lt;!channel&gt;" in mail.body
+    assert '<a href="https://github.com/acme/widgets/issues/1">' in mail.body
+
+
+def test_a_malformed_slack_webhook_url_stays_out_of_warnings(ses, github, invoke, monkeypatch, app_env):
+    secret = "hooks.slack.com/services/T0SECRET/B0SECRET/xyzSECRET"
+    monkeypatch.setenv("SLACK_WEBHOOK_URL", secret)
+    unanswered_outsider_issue(github)
+    run_day(invoke)
+    run = last_run(app_env, "daily")
+    warnings = " ".join(run.counts["warnings"])
+    assert "could not be sent" in warnings and "https://" in warnings
+    assert "SECRET" not in warnings and "SECRET" not in json.dumps(run.counts)

@@ -184,3 +184,20 @@ def test_json_goes_to_stdout_by_default(history, db_url, monkeypatch, capsys):
     assert (
         data["coverage"] == "timelines read for 1 of 1 outsider items" and data["headlines"][-1]["scope"] == "all repos"
     )
+
+
+def test_a_title_cannot_send_escape_sequences_to_the_terminal(history, db_url):
+    history.member(MARIA)
+    hostile = "\x1b]0;owned\x07\x1b[2J\x1b[1;1HAll good here\rFake line\u202eXYZ"
+    history.issue(1, OLIVIA, title=hostile)
+    table = as_table(report_of(db_url, history))
+    assert not any(character in table for character in ("\x1b", "\x07", "\r", "\u202e"))
+    assert "\\x1b]0;owned\\x07\\x1b[2J" in table and "\\x0dFake line\\u202eXYZ" in table
+
+
+def test_an_item_url_is_never_cut_however_long(history, db_url):
+    history.member(MARIA)
+    long_repo = "a-repository-whose-name-alone-takes-most-of-a-line-" + "x" * 40
+    history.issue(307, OLIVIA, repo=long_repo)
+    table = as_table(report_of(db_url, history))
+    assert f"https://github.com/acme/{long_repo}/issues/307" in table

@@ -4,6 +4,7 @@ HTML page and the digest share with them."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict
 
 from .model import Headline, Report, coverage_text
@@ -65,12 +66,28 @@ def _wrap(text_: str, width: int = 100) -> list[str]:
     return textwrap.wrap(text_, width) or [""]
 
 
+# What a terminal would act on rather than show: C0 and C1 controls (ESC starts colour, cursor and OSC window
+# title sequences; CR and BS overwrite a line) and the bidirectional overrides that reorder what is read.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """Text someone else wrote, safe to print to a terminal: each control character shown as its escape."""
+    return _CONTROL.sub(_escaped, text)
+
+
+def _escaped(found: re.Match) -> str:
+    code = ord(found.group())
+    return f"\\u{code:04x}" if code > 0xFF else f"\\x{code:02x}"
+
+
 def as_table(report: Report) -> str:
-    """For a terminal: every line fits 100 columns."""
+    """For a terminal: every line fits 100 columns but a URL, which is never cut (the title is shortened
+    instead); what outsiders wrote is shown with its control characters escaped."""
     if report.empty_because:
         return f"Nothing to report: {report.empty_because}."
     out = [line for text_ in header_lines(report) for part in text_.split("\n") for line in _wrap(part)] + [""]
-    rows = [list(COLUMNS)] + [headline_cells(h) for h in report.headlines]
+    rows = [list(COLUMNS)] + [[printable(cell) for cell in headline_cells(h)] for h in report.headlines]
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
     table = [
         "  ".join(cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True)))
@@ -78,7 +95,7 @@ def as_table(report: Report) -> str:
     ]
     table.insert(1, "  ".join("-" * w for w in widths))
     out += table
-    flagged = [f"{h.scope}: {', '.join(h.flags)}" for h in report.headlines if h.flags]
+    flagged = [f"{printable(h.scope)}: {', '.join(h.flags)}" for h in report.headlines if h.flags]
     if flagged:
         out += ["", "Read with care (small sample or low coverage):"] + [f"  {line}" for line in flagged]
     for title, lines in (
@@ -91,9 +108,9 @@ def as_table(report: Report) -> str:
             out += ["", f"{title} ({len(lines)}):"]
             for line in lines:
                 age = f"{hours_text(line.hours):>8}  " if line.hours else ""
-                head = f"  {age}{line.repo}#{line.number}  "
-                out.append((head + line.title)[:100])
-                out.append(f"      {line.why}: {line.url}"[:100])
+                head = f"  {age}{printable(line.repo)}#{line.number}  "
+                out.append((head + printable(line.title))[:100])
+                out.append(f"      {printable(line.why)}: {printable(line.url)}")
     return "\n".join(line.rstrip() for line in out)
 
 
