@@ -1,4 +1,6 @@
 import os
+import threading
+from datetime import timedelta
 
 import boto3
 import pytest
@@ -232,3 +234,30 @@ def history(db_url):
     built = History(db_url)
     yield built
     built.session.close()
+
+
+@pytest.fixture
+def report_server(history, db_url, monkeypatch):
+    """Starts report.py's server on a free port over the `history` database with one item by an outsider
+    (`start(**limits)` overrides report.py's limits); returns its port."""
+    import report
+    from tests.helpers import OLIVIA
+    from tests.history import BASE
+
+    def start(**limits):
+        for name, value in limits.items():
+            monkeypatch.setattr(report, name, value)
+        history.issue(1, OLIVIA)
+        history.session.commit()
+        monkeypatch.setenv("DB_URL", db_url)
+        args = report.parse_args(["--since", (BASE - timedelta(days=1)).date().isoformat()])
+        server = report.serve(args, 0, report.prepare_database())
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return server.server_address[1]
+
+    servers = []
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()

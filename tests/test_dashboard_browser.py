@@ -5,7 +5,6 @@ import os
 import re
 import shutil
 import subprocess
-import threading
 import urllib.request
 from datetime import timedelta
 
@@ -120,20 +119,11 @@ def test_every_chart_draws_its_axes_and_marks_without_a_script_error(page, tmp_p
     assert found["pageWidth"] <= width, "the page is wider than the window: the table must scroll inside it"
 
 
-def test_the_served_page_is_the_current_data(history, db_url, monkeypatch):
-    history.issue(1, OLIVIA)
+def test_the_served_page_is_the_current_data(history, report_server):
+    url = f"http://127.0.0.1:{report_server()}/"
+    first = urllib.request.urlopen(url, timeout=30).read().decode()
+    history.issue(2, OSCAR)
     history.session.commit()
-    monkeypatch.setenv("DB_URL", db_url)
-    args = report_command.parse_args(["--since", (BASE - timedelta(days=1)).date().isoformat()])
-    server = report_command.serve(args, 0, report_command.prepare_database())
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/"
-    try:
-        first = urllib.request.urlopen(url, timeout=30).read().decode()
-        history.issue(2, OSCAR)
-        history.session.commit()
-        second = urllib.request.urlopen(url, timeout=30).read().decode()
-    finally:
-        server.shutdown()
+    second = urllib.request.urlopen(url, timeout=30).read().decode()
     assert "timelines read for 1 of 1 outsider items" in first
     assert "timelines read for 2 of 2 outsider items" in second

@@ -3,38 +3,11 @@
 import concurrent.futures
 import http.client
 import socket
-import threading
 import time
-from datetime import timedelta
 
 import pytest
 
 import report as report_command
-from tests.helpers import OLIVIA
-from tests.history import BASE
-
-
-@pytest.fixture
-def served(history, db_url, monkeypatch):
-    """The report server on a free port over a database with one item; yields (port, server)."""
-
-    def start(**limits):
-        for name, value in limits.items():
-            monkeypatch.setattr(report_command, name, value)
-        history.issue(1, OLIVIA)
-        history.session.commit()
-        monkeypatch.setenv("DB_URL", db_url)
-        args = report_command.parse_args(["--since", (BASE - timedelta(days=1)).date().isoformat()])
-        server = report_command.serve(args, 0, report_command.prepare_database())
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return server.server_address[1]
-
-    servers = []
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
 
 
 def get(port: int, host: str | None = None) -> tuple[int, str]:
@@ -44,8 +17,8 @@ def get(port: int, host: str | None = None) -> tuple[int, str]:
     return answer.status, answer.read().decode()
 
 
-def test_requests_at_the_same_time_all_get_the_page(served):
-    port = served()
+def test_requests_at_the_same_time_all_get_the_page(report_server):
+    port = report_server()
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
         answers = list(pool.map(lambda _: get(port), range(8)))
     assert [status for status, _ in answers] == [200] * 8
@@ -53,27 +26,27 @@ def test_requests_at_the_same_time_all_get_the_page(served):
 
 
 @pytest.mark.parametrize("host", ["evil.example", "evil.example:{port}", "127.0.0.1.evil.example:{port}"])
-def test_a_request_for_another_host_name_is_refused(served, host):
-    port = served()
+def test_a_request_for_another_host_name_is_refused(report_server, host):
+    port = report_server()
     status, body = get(port, host.format(port=port))
     assert status == 421 and "127.0.0.1 and localhost" in body
 
 
-def test_localhost_by_name_is_served(served):
-    port = served()
+def test_localhost_by_name_is_served(report_server):
+    port = report_server()
     assert get(port, f"localhost:{port}")[0] == 200
 
 
-def test_a_client_that_sends_nothing_is_dropped(served):
-    port = served(CLIENT_TIMEOUT_SECONDS=0.5)
+def test_a_client_that_sends_nothing_is_dropped(report_server):
+    port = report_server(CLIENT_TIMEOUT_SECONDS=0.5)
     with socket.create_connection(("127.0.0.1", port), timeout=10) as idle:
         started = time.monotonic()
         assert idle.recv(1) == b"", "the server closed the connection"
         assert time.monotonic() - started < 5
 
 
-def test_requests_beyond_the_thread_bound_get_503_at_once(served):
-    port = served(SERVER_THREADS=2, CLIENT_TIMEOUT_SECONDS=5)
+def test_requests_beyond_the_thread_bound_get_503_at_once(report_server):
+    port = report_server(SERVER_THREADS=2, CLIENT_TIMEOUT_SECONDS=5)
     holders = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(2)]
     try:
         time.sleep(0.2)
