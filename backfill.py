@@ -132,16 +132,18 @@ class Progress:
 
 
 def requested_repos(api: GitHubAPI, settings, requested: str | None) -> tuple[str, ...]:
-    """The repos `--repos` names, each checked on GitHub (an unknown one is bad input), or the configured ones."""
+    """The repos `--repos` names (or the configured ones), each checked on GitHub (an unknown one is bad input) and
+    spelled as GitHub spells it."""
     if requested:
         repos = tuple(name.strip() for name in requested.split(",") if name.strip())
     elif settings.all_repos:
         return tuple(api.list_repos(settings.org))
     else:
         repos = settings.repos
+    spelled = []
     for repo in repos:
         try:
-            api.repo(settings.org, repo)
+            spelled.append(api.repo(settings.org, repo).get("name") or repo)
         except GitHubAPIError as error:
             if error.status == 404:
                 raise BadInput(
@@ -149,7 +151,7 @@ def requested_repos(api: GitHubAPI, settings, requested: str | None) -> tuple[st
                     f"that the token can see it)"
                 ) from None
             raise
-    return repos
+    return tuple(dict.fromkeys(spelled))
 
 
 def dry_run(api: GitHubAPI, settings, plan: BackfillPlan, db_url: str) -> None:

@@ -7,6 +7,7 @@ everywhere else.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import logging
 import os
@@ -17,7 +18,9 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, urlsplit
+
+from .event_types import DEFAULT_TRACKED_EVENTS, KNOWN_EVENT_TYPES
 
 log = logging.getLogger(__name__)
 
@@ -38,45 +41,6 @@ DEFAULT_REPOS = (
     "amplify-cli-export-construct",
     "maplibre-gl-js-amplify",
     "amplify-ios-maplibre",
-)
-
-DEFAULT_TRACKED_EVENTS = (
-    "added_to_project",
-    "assigned",
-    "closed",
-    "commented",
-    "connected",
-    "convert_to_draft",
-    "converted_note_to_issue",
-    "converted_to_discussion",
-    "demilestoned",
-    "disconnected",
-    "labeled",
-    "locked",
-    "mentioned",
-    "marked_as_duplicate",
-    "merged",
-    "milestoned",
-    "moved_columns_in_project",
-    "pinned",
-    "ready_for_review",
-    "referenced",
-    "removed_from_project",
-    "renamed",
-    "reopened",
-    "review_dismissed",
-    "review_requested",
-    "review_request_removed",
-    "reviewed",
-    "subscribed",
-    "transferred",
-    "unassigned",
-    "unlabeled",
-    "unlocked",
-    "unmarked_as_duplicate",
-    "unpinned",
-    "unsubscribed",
-    "user_blocked",
 )
 
 DEFAULT_DB_URL = "sqlite:///contributor_metrics.db"
@@ -117,29 +81,68 @@ def _choice(*choices: str) -> Callable[[str, str], str]:
     return parse
 
 
-def _span(unit: str) -> Callable[[str, str], timedelta]:
-    return lambda raw, name: timedelta(**{unit: _whole(raw, name)})
+def _at_least(least: int, raw: str, name: str) -> int:
+    value = _whole(raw, name)
+    if value < least:
+        raise ConfigError(f"{name} must be a whole number of at least {least}, got {raw!r}")
+    return value
+
+
+def _span(unit: str, least: int) -> Callable[[str, str], timedelta]:
+    return lambda raw, name: timedelta(**{unit: _at_least(least, raw, name)})
+
+
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def _api_url(raw: str, name: str) -> str:
+    """https://, or http:// to this machine only (a local stand-in): anywhere else the token would go in clear."""
+    parts = urlsplit(raw)
+    if parts.scheme == "https" and parts.hostname:
+        return raw.rstrip("/")
+    if parts.scheme == "http" and parts.hostname in LOCAL_HOSTS:
+        return raw.rstrip("/")
+    if parts.scheme == "http":
+        raise ConfigError(
+            f"{name} must be an https:// URL (http:// only for localhost), got {raw!r}: the token would travel in clear"
+        )
+    raise ConfigError(f"{name} must be a URL like https://api.github.com or https://host/api/v3, got {raw!r}")
+
+
+def _event_types(raw: str, name: str) -> frozenset[str]:
+    names = _names(raw, name)
+    unknown = [event for event in names if event not in KNOWN_EVENT_TYPES]
+    if unknown:
+        hints = []
+        for event in unknown:
+            close = difflib.get_close_matches(event, sorted(KNOWN_EVENT_TYPES), n=1)
+            hints.append(f"{event!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        raise ConfigError(
+            f"{name} names event types GitHub does not document: {', '.join(hints)}; the known ones are "
+            "chalicelib/event_types.py, KNOWN_EVENT_TYPES (leave it unset for the default list)"
+        )
+    return frozenset(names)
 
 
 PARSERS: dict[str, Callable[[str, str], Any]] = {
     "text": lambda raw, name: raw,
-    "url": lambda raw, name: raw.rstrip("/"),
+    "api url": _api_url,
     "names": _names,
-    "name set": lambda raw, name: frozenset(_names(raw, name)),
+    "event types": _event_types,
     "date": _date,
-    "days": _span("days"),
-    "weeks": _span("weeks"),
-    "minutes": _span("minutes"),
-    "seconds": _span("seconds"),
-    "hours": lambda raw, name: float(_whole(raw, name)),
-    "workers": lambda raw, name: max(1, _whole(raw, name)),
+    "days": _span("days", 1),
+    "weeks": _span("weeks", 1),
+    "overlap minutes": _span("minutes", 0),
+    "seconds": _span("seconds", 1),
+    "hours": lambda raw, name: float(_at_least(1, raw, name)),
+    "workers": lambda raw, name: _at_least(1, raw, name),
     "events source": _choice("listings", "timelines"),
     "reviews via": _choice("graphql", "rest"),
 }
 
 
 # What an unset setting of a kind holds when its default is empty.
-EMPTY = {"text": "", "names": (), "name set": frozenset()}
+EMPTY = {"text": "", "names": ()}
 
 
 def setting(env_name: str, kind: str, default: str) -> Any:
@@ -154,14 +157,14 @@ class Settings:
     stage: str = setting("STAGE", "text", "dev")
     org: str = setting("GITHUB_ORG", "text", "aws-amplify")
     repos: tuple[str, ...] = setting("GITHUB_REPOS", "names", ",".join(DEFAULT_REPOS))
-    api_url: str = setting("GITHUB_API_URL", "url", "https://api.github.com")
+    api_url: str = setting("GITHUB_API_URL", "api url", "https://api.github.com")
     new_items_window: timedelta = setting("NEW_ITEMS_DAYS", "days", "5")
     recently_closed_window: timedelta = setting("RECENTLY_CLOSED_WEEKS", "weeks", "1")
     unmerged_window: timedelta = setting("UNMERGED_RECONCILE_WEEKS", "weeks", "52")
     reconcile_since: datetime = setting("DAILY_RECONCILE_SINCE", "date", "2019-01-01")
     nrt_window: timedelta = setting("NRT_EVENTS_DAYS", "days", "1")
-    sync_overlap: timedelta = setting("SYNC_OVERLAP_MINUTES", "minutes", "30")
-    tracked_events: frozenset[str] = setting("TRACKED_EVENTS", "name set", ",".join(DEFAULT_TRACKED_EVENTS))
+    sync_overlap: timedelta = setting("SYNC_OVERLAP_MINUTES", "overlap minutes", "30")
+    tracked_events: frozenset[str] = setting("TRACKED_EVENTS", "event types", ",".join(DEFAULT_TRACKED_EVENTS))
     timeline_workers: int = setting("TIMELINE_WORKERS", "workers", "4")
     local_time_budget: timedelta = setting("LOCAL_TIME_BUDGET_SECONDS", "seconds", "280")
     send_from_email: str = setting("SEND_FROM_EMAIL", "text", "")
@@ -177,12 +180,18 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
-        """Each setting from its variable; one unset (or blank) keeps its default."""
-        values = {}
+        """Each setting from its variable; one unset (or blank) keeps its default. Every setting that is wrong is
+        named, one line each, in one ConfigError."""
+        values, wrong = {}, []
         for declared in fields(cls):
             raw = env.get(declared.metadata["env"], "").strip()
             if raw:
-                values[declared.name] = PARSERS[declared.metadata["kind"]](raw, declared.metadata["env"])
+                try:
+                    values[declared.name] = PARSERS[declared.metadata["kind"]](raw, declared.metadata["env"])
+                except ConfigError as error:
+                    wrong.append(str(error))
+        if wrong:
+            raise ConfigError("\n".join(wrong))
         return cls(**values)
 
 

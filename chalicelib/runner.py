@@ -52,8 +52,9 @@ def build_api(settings: Settings, token: str | None, deadline: Deadline) -> GitH
 
 def configured_repos(settings: Settings, api: GitHubAPI, report: RunReport) -> tuple[str, ...]:
     """The repos a run syncs, from one listing of the org's repos: for `*` its non-archived ones; otherwise
-    the configured ones that exist. One that does not (renamed, deleted, not visible to the token) is named
-    in the report and left out, so the others are still synced."""
+    the configured ones that exist, as GitHub spells them (a name given in another case would match no stored
+    item's repo). One that does not exist (renamed, deleted, not visible to the token) is named in the report
+    and left out, so the others are still synced."""
     try:
         listed = api.org_repos(settings.org)
     except GitHubAPIError as error:
@@ -65,8 +66,8 @@ def configured_repos(settings: Settings, api: GitHubAPI, report: RunReport) -> t
         ) from None
     if settings.all_repos:
         return tuple(repo["name"] for repo in listed if not repo.get("archived"))
-    known = {repo["name"].lower() for repo in listed}
-    unknown = [name for name in settings.repos if name.lower() not in known]
+    spelled = {repo["name"].lower(): repo["name"] for repo in listed}
+    unknown = [name for name in settings.repos if name.lower() not in spelled]
     if unknown:
         report.unknown_repos = unknown
         report.warn(
@@ -74,7 +75,7 @@ def configured_repos(settings: Settings, api: GitHubAPI, report: RunReport) -> t
             + ", ".join(f"{settings.org}/{name}" for name in unknown)
             + "; the others are synced. Fix GITHUB_REPOS."
         )
-    repos = tuple(name for name in settings.repos if name not in unknown)
+    repos = tuple(dict.fromkeys(spelled[name.lower()] for name in settings.repos if name not in unknown))
     if not repos:
         raise ConfigError(f"none of the repos in GITHUB_REPOS is a repository of {settings.org}: {', '.join(unknown)}")
     return repos

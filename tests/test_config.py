@@ -2,6 +2,7 @@
 
 import logging
 import os
+import re
 import subprocess
 import sys
 from datetime import timedelta
@@ -145,3 +146,36 @@ def test_ssm_is_asked_once_per_warm_container(monkeypatch):
     assert config.get_github_token() == "first"
     ssm.put_parameter(Name="/contributor-metrics/dev/token", Value="second", Type="SecureString", Overwrite=True)
     assert config.get_github_token() == "first"
+
+
+@pytest.mark.parametrize(
+    "name, value, says",
+    [
+        ("SYNC_OVERLAP_MINUTES", "-5", "SYNC_OVERLAP_MINUTES must be a whole number of at least 0, got '-5'"),
+        ("NEW_ITEMS_DAYS", "-1", "NEW_ITEMS_DAYS must be a whole number of at least 1, got '-1'"),
+        ("NRT_EVENTS_DAYS", "0", "NRT_EVENTS_DAYS must be a whole number of at least 1, got '0'"),
+        ("UNMERGED_RECONCILE_WEEKS", "-52", "at least 1"),
+        ("TIMELINE_WORKERS", "0", "TIMELINE_WORKERS must be a whole number of at least 1"),
+        ("GITHUB_API_URL", "http://api.github.com", "must be an https:// URL (http:// only for localhost)"),
+        ("GITHUB_API_URL", "api.github.com", "must be a URL like https://api.github.com"),
+        ("TRACKED_EVENTS", "commented,labelled", "'labelled' (did you mean 'labeled'?)"),
+    ],
+)
+def test_a_setting_that_would_silently_break_a_sync_is_refused_naming_it(monkeypatch, name, value, says):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(config.ConfigError, match=re.escape(says)):
+        config.get_settings()
+
+
+def test_every_wrong_setting_is_named_one_line_each(monkeypatch):
+    monkeypatch.setenv("SYNC_OVERLAP_MINUTES", "-5")
+    monkeypatch.setenv("TRACKED_EVENTS", "labelled")
+    with pytest.raises(config.ConfigError) as raised:
+        config.get_settings()
+    lines = str(raised.value).splitlines()
+    assert len(lines) == 2 and lines[0].startswith("SYNC_OVERLAP_MINUTES") and lines[1].startswith("TRACKED_EVENTS")
+
+
+def test_http_to_this_machine_is_a_local_stand_in_and_allowed(monkeypatch):
+    monkeypatch.setenv("GITHUB_API_URL", "http://127.0.0.1:8080/")
+    assert config.get_settings().api_url == "http://127.0.0.1:8080"

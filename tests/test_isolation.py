@@ -6,11 +6,11 @@ from chalicelib import config, load
 from chalicelib.config import ConfigError
 from chalicelib.db import create_db_session
 from chalicelib.entities import issue_row
-from chalicelib.models import Issue, PullRequest, SyncState, Transfer, create_all
+from chalicelib.models import Event, Issue, PullRequest, SyncState, TimelineRead, Transfer, create_all
 from chalicelib.runner import JobFailed
 from chalicelib.state import ITEMS
 from chalicelib.store import upsert
-from tests.fake import item
+from tests.fake import commented, item
 from tests.helpers import ALICE, ago, count, fetch, last_run, mails_sent, rows
 
 
@@ -110,3 +110,25 @@ def test_a_failed_run_counts_only_what_it_committed(github, invoke, app_env, mon
     run = last_run(app_env)
     assert count(app_env, Issue) == 0
     assert run.status == "failed" and run.counts["tables"] == {}
+
+
+def test_a_repo_named_in_another_case_is_synced_under_githubs_spelling(github, invoke, app_env, monkeypatch):
+    monkeypatch.setenv("GITHUB_REPOS", "Widgets,GADGETS")
+    github.new_item("widgets", 1, item_id=11, author=ALICE, created=ago(hours=5))
+    github.timelines[11] = [commented(901, ALICE, ago(hours=4))]
+    invoke("nrt_events")
+    run = last_run(app_env)
+    assert run.status == "ok" and run.counts["unknown_repos"] == []
+    assert fetch(app_env, Event, (901, 11)) is not None, "its events were read: the repo is 'widgets' everywhere"
+    assert fetch(app_env, TimelineRead, 11).outcome == "read"
+    assert any(line.startswith("GET /repos/acme/widgets/issues/events") for line in github.log)
+
+
+def test_backfill_repos_named_in_another_case_use_githubs_spelling(github, app_env, monkeypatch, slept):
+    monkeypatch.setenv("EVENTS_SOURCE", "listings")
+    github.new_item("widgets", 1, item_id=11, author=ALICE, created=ago(days=2))
+    github.timelines[11] = [commented(901, ALICE, ago(days=1))]
+    import backfill
+
+    assert backfill.main(["--since", "7d", "--repos", "WIDGETS", "--events"]) == 0
+    assert fetch(app_env, Event, (901, 11)) is not None

@@ -190,10 +190,10 @@ class FakeGitHub:
         repos, org, checks, dated = set(), None, [], []
         for term in q.split():
             name, _, value = term.partition(":")
-            if name == "repo":
-                repos.add(value)
+            if name == "repo":  # GitHub's search ignores case in names
+                repos.add(value.lower())
             elif name == "org":
-                org = value
+                org = value.lower()
             elif term == "is:pr":
                 checks.append(lambda i: "pull_request" in i)
             elif term == "is:issue":
@@ -210,7 +210,7 @@ class FakeGitHub:
                 dated.append((name + "_at", value))
         found = []
         for payload in self.items.values():
-            owner_repo = payload["repository_url"].split("/repos/", 1)[1]
+            owner_repo = payload["repository_url"].split("/repos/", 1)[1].lower()
             if repos and owner_repo not in repos:
                 continue
             if org and not owner_repo.startswith(org + "/"):
@@ -407,8 +407,11 @@ class FakeGitHub:
         return names | {payload["repository_url"].rsplit("/", 1)[1] for payload in self.items.values()}
 
     def _repo(self, owner: str, name: str) -> tuple[int, dict, str]:
-        if owner != self.org or name not in self.known_repos():
+        """One repository; GitHub matches owner and name whatever their case and answers its own spelling."""
+        spelled = {known.lower(): known for known in self.known_repos()}
+        if owner.lower() != self.org.lower() or name.lower() not in spelled:
             return 404, self._headers("core"), json.dumps({"message": "Not Found"})
+        name = spelled[name.lower()]
         known = next((repo for repo in self.repos if repo["name"] == name), {"name": name, "archived": False})
         return 200, self._headers("core"), json.dumps(self.repository(known))
 
