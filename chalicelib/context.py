@@ -22,10 +22,13 @@ LAMBDA_SAFETY_SECONDS = 20.0
 
 
 class Deadline:
-    """When a job must stop starting new work: the Lambda's remaining time, or a local time budget."""
+    """When a job must stop starting new work (`remaining`): the Lambda's remaining time less a safety margin, or
+    a local time budget; and when all work must have ended (`hard_remaining`): when Lambda kills the function,
+    or the local budget plus the same margin. A request started before the first must end before the second."""
 
-    def __init__(self, seconds_left: Callable[[], float]):
+    def __init__(self, seconds_left: Callable[[], float], hard_seconds_left: Callable[[], float] | None = None):
         self._seconds_left = seconds_left
+        self._hard_seconds_left = hard_seconds_left or (lambda: seconds_left() + LAMBDA_SAFETY_SECONDS)
 
     @classmethod
     def after(cls, seconds: float, clock: Callable[[], float] | None = None) -> Deadline:
@@ -44,11 +47,18 @@ class Deadline:
         emulated = type(lambda_context).__module__ == "chalice.local"
         if not emulated and hasattr(lambda_context, "get_remaining_time_in_millis"):
             margin = min(LAMBDA_SAFETY_SECONDS, lambda_context.get_remaining_time_in_millis() / 10_000)
-            return cls(lambda: lambda_context.get_remaining_time_in_millis() / 1000 - margin)
+
+            def left() -> float:
+                return lambda_context.get_remaining_time_in_millis() / 1000
+
+            return cls(lambda: left() - margin, left)
         return cls.after(local_budget_seconds)
 
     def remaining(self) -> float:
         return self._seconds_left()
+
+    def hard_remaining(self) -> float:
+        return self._hard_seconds_left()
 
     @property
     def passed(self) -> bool:

@@ -93,9 +93,14 @@ class RepoListing:
     counts_comments: bool
     problems: list[str] = field(default_factory=list)
     refused: bool = False
+    known_ids: frozenset[int] = frozenset()
 
     def proves(self, item: dict, stored_comments: dict[int, int]) -> bool:
-        """Whether every tracked event of `item` from the pass's start (or the item's, if later) was read."""
+        """Whether every tracked event of `item` from the pass's start (or the item's, if later) was read. Only
+        items stored when the walks began can be proven: the events of one stored later (by another job, while
+        the walk went on) were passed over as belonging to no item."""
+        if item["id"] not in self.known_ids:
+            return False
         start = max(self.since, item["created_at"] or self.since)
         if self.events_from is None or self.events_from > start:
             return False
@@ -112,6 +117,7 @@ def sync_repo_events(ctx: JobContext, repo: str, since: datetime) -> RepoListing
     items = stored_items(ctx, repo)
     by_id, by_number = {item["id"]: item for item in items}, {item["number"]: item for item in items}
     listing = RepoListing(repo, parse_timestamp(since), parse_timestamp(since), True, "commented" in tracked)
+    listing.known_ids = frozenset(by_id)
 
     if tracked - LISTED_APART - TIMELINE_ONLY:
         walk = ctx.api.repo_issue_events(org, repo, since)

@@ -1,15 +1,21 @@
 """Every wait inside the deadline, runs that resume, runs killed from outside, jobs that cannot start."""
 
+import re
+import threading
+import time
 from datetime import datetime, timedelta
+from urllib.parse import unquote_plus
 
 import pytest
 import responses
 
+from chalicelib.context import Deadline
 from chalicelib.db import create_db_session
 from chalicelib.github import GitHubAPI, GitHubAPIError, OutOfTime, transport
 from chalicelib.models import Event, JobRun, PullRequest, SyncState
 from chalicelib.runner import JobCouldNotStart, run_job
-from chalicelib.state import ITEMS
+from chalicelib.search import progress_cursor
+from chalicelib.state import ITEMS, ITEMS_WINDOWS
 from tests.fake import commented
 from tests.helpers import ALICE, TEST_API, ago, closed_pull_requests, count, fetch, mails_sent, rows
 
@@ -61,22 +67,39 @@ def test_a_retry_after_longer_than_the_time_left_is_not_slept(clock):
     assert clock.sleeps == []
 
 
+def stored_whole_until(db_url: str) -> datetime | None:
+    """How far every_30_min's closed-PR search has been stored whole (its progress cursor)."""
+    session = create_db_session(db_url)
+    try:
+        return progress_cursor(ITEMS_WINDOWS, "closed", "repo:acme/widgets repo:acme/gadgets is:pr").value(session)
+    finally:
+        session.close()
+
+
+def window_end(request_line: str) -> datetime | None:
+    found = re.search(r"closed:[^.]+\.\.(\S+?Z)", unquote_plus(request_line))
+    return datetime.fromisoformat(found.group(1).replace("Z", "+00:00")).replace(tzinfo=None) if found else None
+
+
 def test_a_first_run_too_big_for_one_lambda_finishes_over_several_runs(github, app_env, slept):
     closed_pull_requests(github, 1500)
-    runs = 0
+    runs, repeated = 0, []
     while True:
         runs += 1
-        context = LambdaContext(seconds=60, per_request=15, on="/search/issues")
+        stored_before = stored_whole_until(app_env) if runs > 1 else None
+        asked_before = len(github.log)
+        context = LambdaContext(seconds=60, per_request=5, on="/search/issues")
         github.on_request = context.spend
         run_job("every_30_min", lambda_context=context)
+        ends = [window_end(line) for line in github.log[asked_before:] if "is%3Apr" in line]
+        repeated += [end for end in ends if stored_before and end and end <= stored_before]
         if fetch(app_env, SyncState, ITEMS.name) is not None or runs == 10:
             break
     assert 1 < runs < 10
     assert count(app_env, PullRequest) == 1500
     statuses = [run.status for run in rows(app_env, JobRun)]
     assert statuses[-1] == "ok" and set(statuses[:-1]) == {"partial"}
-    searches = [line for line in github.log if line.startswith("GET /search/issues")]
-    assert len(searches) == len(set(searches)), "a window stored whole is never asked again"
+    assert repeated == [], "a window stored whole is never asked again (only one a run was cut short in)"
 
 
 def test_a_run_killed_from_outside_is_marked_abandoned_and_alerted_once(ses, alerts_on, github, invoke, app_env):
@@ -125,3 +148,55 @@ def test_a_link_chain_that_loops_is_an_error(clock):
         mocked.get(page2, json=[{"id": 2}], headers={"Link": f'<{page2}>; rel="next"'})
         with pytest.raises(GitHubAPIError, match="loops back to a page already read"):
             GitHubAPI(TEST_API, "ghp_x", sleep=clock.sleep, clock=clock).list_members("acme")
+
+
+@pytest.fixture
+def dripping_api():
+    """An API on 127.0.0.1 whose answer arrives one byte every 0.2 s (every read within any timeout)."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    body = b'[{"id": 1}]' + b" " * 200
+
+    class Drip(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            try:
+                for byte in body:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(0.2)
+            except OSError:
+                pass
+
+        def log_message(self, *_):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Drip)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_a_slowly_dripping_answer_ends_with_the_runs_time(dripping_api):
+    deadline = Deadline.after(1.0)
+    client = GitHubAPI(dripping_api, "ghp_x", time_left=deadline.remaining, hard_time_left=deadline.remaining)
+    started = time.monotonic()
+    with pytest.raises(OutOfTime, match="still answering when the run's time ran out"):
+        client.list_members("acme")
+    assert time.monotonic() - started < 3
+
+
+def test_a_request_is_bounded_by_the_time_until_the_function_is_killed(dripping_api):
+    context = LambdaContext(seconds=2)
+    deadline = Deadline.for_run(context, 280)
+    client = GitHubAPI(
+        dripping_api, "ghp_x", timeout=30, time_left=deadline.remaining, hard_time_left=deadline.hard_remaining
+    )
+    started = time.monotonic()
+    with pytest.raises(OutOfTime):
+        client.list_members("acme")
+    assert time.monotonic() - started < 4, "not the 30 s request timeout"

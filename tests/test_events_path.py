@@ -6,9 +6,12 @@ import pytest
 
 import backfill
 from chalicelib.context import Deadline
-from chalicelib.models import Event, EventPoll, JobRun, SyncState, TimelineRead
+from chalicelib.db import create_db_session
+from chalicelib.entities import issue_row
+from chalicelib.models import Event, EventPoll, Issue, JobRun, SyncState, TimelineRead
 from chalicelib.runner import run_job
 from chalicelib.state import LISTINGS
+from chalicelib.store import upsert
 from tests.fake import commented, labeled, reviewed
 from tests.helpers import ALICE, MARIA, ago, count, fetch, last_run, mails_sent, rows
 from tests.test_listings import BIG, PERIOD, history, load, stored_events
@@ -237,3 +240,27 @@ def test_a_walk_cut_by_the_deadline_keeps_its_pages_and_the_next_run_finishes_it
     run_job("nrt_events")
     assert all(fetch(app_env, Event, (1300 + n, 11)) is not None for n in range(110))
     assert fetch(app_env, SyncState, LISTINGS.of("widgets").name) is not None
+
+
+def test_an_item_another_job_stores_during_the_walk_is_not_marked_read_without_its_events(
+    github, app_env, monkeypatch, slept
+):
+    history(github)
+    stored = {"late": False}
+
+    def opened_and_stored_by_another_job(path: str) -> None:
+        """As the walk asks its first page, an issue is opened, labeled and stored by every_30_min."""
+        if path == WIDGETS_EVENTS and not stored["late"]:
+            stored["late"] = True
+            late = github.new_item("widgets", 5, item_id=15, author=ALICE, created=ago(minutes=2))
+            github.timelines[15] = [labeled(915, MARIA, ago(minutes=1), "bug")]
+            session = create_db_session(app_env)
+            upsert(session, Issue, [issue_row(late)])
+            session.commit()
+            session.close()
+
+    github.on_request = opened_and_stored_by_another_job
+    load(app_env, monkeypatch, "listings")
+    assert stored["late"]
+    assert fetch(app_env, Event, (915, 15)) is not None, "read by its own timeline, not taken as proven"
+    assert count(app_env, EventPoll, EventPoll.id == 15) == 1

@@ -98,7 +98,8 @@ class Transport:
 
     The token is sent only to the configured API's origin: a URL GitHub's answers point elsewhere (a `Link`, a
     redirect, a payload's URL) is refused. Waits never run past `time_left()` (the run's deadline, given when the
-    client is built): `OutOfTime` is raised instead, so the job ends as `partial` with its work committed.
+    client is built), and a request, its answer included, never runs past `hard_time_left()` (when the function
+    is killed): `OutOfTime` is raised instead, so the job ends as `partial` with its work committed.
     """
 
     def __init__(
@@ -113,6 +114,7 @@ class Transport:
         clock: Callable[[], float] | None = None,
         pool_size: int = 8,
         time_left: Callable[[], float] = lambda: float("inf"),
+        hard_time_left: Callable[[], float] | None = None,
     ):
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
@@ -124,6 +126,7 @@ class Transport:
         self.stats = RequestStats()
         self.limits = RateLimits(self.clock)
         self.time_left = time_left
+        self.hard_time_left = hard_time_left or time_left
         self._origin = origin(self.base_url)
         self.session = requests.Session()
         adapter = requests.adapters.HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size)
@@ -227,6 +230,12 @@ class Transport:
             log.info("GitHub %s rate limit used up: waiting %.0fs for its reset", bucket, wait)
             self.wait(wait, f"GitHub's {bucket} rate limit is used up")
             self.stats.add(rate_limit_waits=1, waited_seconds=wait)
+        left = self.hard_time_left()
+        if left <= 0:
+            raise OutOfTime(f"no time left for a request to {shown_url(url)}")
+        # The whole answer must arrive within the timeout and the run's time: a server that drips bytes slowly
+        # would pass every per-read timeout.
+        allowed = min(self.timeout, left)
         try:
             raw = self.session.request(
                 method,
@@ -234,11 +243,15 @@ class Transport:
                 params=params,
                 json=json_body,
                 headers={"If-None-Match": etag} if etag else None,
-                timeout=self.timeout,
+                timeout=allowed,
                 allow_redirects=False,
                 stream=True,
             )
-            body = _read_bounded(raw)
+            body = _read_bounded(raw, time.monotonic() + allowed)
+        except _TooSlow:
+            if allowed >= left:
+                raise OutOfTime(f"{shown_url(url)} was still answering when the run's time ran out") from None
+            raise _Unreachable(url, f"{shown_url(url)} took more than {allowed:.0f}s to answer") from None
         except (requests.ConnectionError, requests.Timeout) as error:
             why, transient = self._unreachable(url, error)
             if not transient:
@@ -374,14 +387,22 @@ def _answer(raw: requests.Response, url: str, ok_statuses: frozenset[int]) -> Re
     return Response(raw.status_code, raw.url or url, data, raw.headers, raw.links)
 
 
-def _read_bounded(raw: requests.Response) -> bytes | None:
-    """The body, read up to MAX_BODY_BYTES; None (and the connection closed) past that."""
+class _TooSlow(Exception):
+    """The answer was still arriving at the time it had to be done by."""
+
+
+def _read_bounded(raw: requests.Response, done_by: float) -> bytes | None:
+    """The body, read up to MAX_BODY_BYTES and until `done_by` (monotonic); None past the size (the connection
+    closed), _TooSlow past the time."""
     chunks, size = [], 0
-    for chunk in raw.iter_content(chunk_size=65536):
+    while chunk := raw.raw.read1(65536, decode_content=True):  # what one read brings, so the clock is looked at
         size += len(chunk)
         if size > MAX_BODY_BYTES:
             raw.close()
             return None
+        if time.monotonic() > done_by:
+            raw.close()
+            raise _TooSlow
         chunks.append(chunk)
     raw._content = b"".join(chunks)  # what requests keeps for .json() and .text once a stream is read
     return raw._content
