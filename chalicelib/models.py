@@ -263,6 +263,7 @@ class JobRun(Base):
     stage: Mapped[str | None] = mapped_column(String(50))
     started_at: Mapped[datetime] = mapped_column(DateTime)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime)
     status: Mapped[str] = mapped_column(String(20))
     counts: Mapped[dict | None] = mapped_column(JsonObject)
     error: Mapped[str | None] = mapped_column(Text)

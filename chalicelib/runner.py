@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from .alerts import send_failure_alert
 from .config import ConfigError, Settings, get_db_url, get_github_token, get_settings, in_lambda
 from .context import Deadline, JobContext, RunReport
-from .db import create_db_session, upgrade_database
+from .db import create_db_session, get_engine, upgrade_database
 from .error_text import describe
 from .github import GitHubAPI, GitHubAPIError, OutOfTime
 from .jobs import JOBS
@@ -26,8 +27,10 @@ from .state import progress_mark
 log = logging.getLogger(__name__)
 
 
-# No scheduled run lives this long (Lambda stops a function at 15 minutes): a `running` row older than this was
-# killed from outside (timeout, out of memory) and never recorded its end.
+# A running job's row says so this often (Heartbeat). One whose last beat (or start, before its first) is older
+# than ABANDONED_AFTER was killed from outside (a timeout, out of memory, kill -9) and never recorded its end;
+# a long run that still beats (a backfill of hours) is never taken for one.
+HEARTBEAT_SECONDS = 60.0
 ABANDONED_AFTER = timedelta(minutes=15)
 # Partial runs in a row that moved none of the job's progress before it is alerted: each re-reads the same work.
 STUCK_AFTER_RUNS = 3
@@ -92,13 +95,13 @@ def _previous(session, name: str, run_id: int) -> JobRun | None:
 
 
 def mark_abandoned(session, name: str, run_id: int) -> list[JobRun]:
-    """Runs of this job still `running` long after any run could: they were killed without a word."""
+    """Runs of this job still `running` whose heartbeat stopped long ago: they were killed without a word."""
     stale = session.scalars(
         select(JobRun).where(
             JobRun.job == name,
             JobRun.status == "running",
             JobRun.id < run_id,
-            JobRun.started_at < _now() - ABANDONED_AFTER,
+            func.coalesce(JobRun.heartbeat_at, JobRun.started_at) < _now() - ABANDONED_AFTER,
         )
     ).all()
     for run in stale:
@@ -200,7 +203,8 @@ def run_job(
     abandoned = mark_abandoned(run.session, name, run.row.id)
     run.report.watch(run.session)
     before = _progress_mark(run.session)
-    ctx = _execute(run, job, inputs.repos)
+    with Heartbeat(run.db_url, run.row.id):
+        ctx = _execute(run, job, inputs.repos)
     alerts = _record(run, abandoned, before)
     summary = f"{name} {run.status} in {time.monotonic() - run.began:.1f}s: {run.report.summary()}; "
     log_event(
@@ -218,6 +222,32 @@ def run_job(
     if run.failure is not None:
         raise JobFailed(f"{name} failed: {run.message}") from run.failure
     return ctx
+
+
+class Heartbeat:
+    """While a run works, a thread of its own (on its own connection) sets its row's heartbeat_at every
+    HEARTBEAT_SECONDS, so the run is known to be alive however long it takes."""
+
+    def __init__(self, db_url: str, run_id: int):
+        self.db_url, self.run_id = db_url, run_id
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{run_id}", daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _beat(self) -> None:
+        while not self._stop.wait(HEARTBEAT_SECONDS):
+            try:
+                with get_engine(self.db_url).begin() as connection:
+                    connection.execute(update(JobRun).where(JobRun.id == self.run_id).values(heartbeat_at=_now()))
+            except SQLAlchemyError as error:
+                log.warning("could not record the run's heartbeat: %s", describe(error, self.db_url))
 
 
 def _execute(run: _Run, job: Callable[[JobContext], None], repos: tuple[str, ...] | None) -> JobContext | None:

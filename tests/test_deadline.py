@@ -119,6 +119,45 @@ def test_a_run_killed_from_outside_is_marked_abandoned_and_alerted_once(ses, ale
     assert mails_sent(ses) == 1
 
 
+def a_running_backfill(db_url: str, beat_minutes_ago: float | None) -> None:
+    """A backfill that started an hour ago and is still `running`, its last heartbeat that long ago (or none)."""
+    from chalicelib.models import create_all
+
+    create_all(db_url)
+    now = datetime.utcnow()
+    beat = now - timedelta(minutes=beat_minutes_ago) if beat_minutes_ago is not None else None
+    session = create_db_session(db_url)
+    session.add(JobRun(job="backfill", status="running", started_at=now - timedelta(hours=1), heartbeat_at=beat))
+    session.commit()
+    session.close()
+
+
+def test_a_long_backfill_that_still_beats_is_not_called_abandoned(ses, alerts_on, github, app_env, slept):
+    import backfill
+
+    a_running_backfill(app_env, beat_minutes_ago=1)
+    assert backfill.main(["--since", "7d", "--repos", "widgets"]) == 0
+    long_one, this_run = rows(app_env, JobRun)
+    assert long_one.status == "running" and this_run.status == "ok"
+    assert mails_sent(ses) == 0
+
+
+def test_a_backfill_whose_heartbeat_stopped_is_abandoned(ses, alerts_on, github, app_env, slept):
+    import backfill
+
+    a_running_backfill(app_env, beat_minutes_ago=20)
+    assert backfill.main(["--since", "7d", "--repos", "widgets"]) == 0
+    killed, _ = rows(app_env, JobRun)
+    assert killed.status == "abandoned" and "killed from outside" in killed.error
+
+
+def test_a_running_job_beats_while_it_works(app_env, github, monkeypatch):
+    monkeypatch.setattr("chalicelib.runner.HEARTBEAT_SECONDS", 0.05)
+    run_job("slow", job=lambda ctx: time.sleep(0.5))
+    [run] = rows(app_env, JobRun)
+    assert run.heartbeat_at is not None and run.started_at < run.heartbeat_at <= run.finished_at
+
+
 def test_a_job_that_cannot_start_alerts_once_per_cause(ses, alerts_on, monkeypatch):
     monkeypatch.setenv("GH_TOKEN", "ghp_x")
     monkeypatch.setenv("DB_URL", "postgresql://metrics:pw@127.0.0.1:1/metrics")
