@@ -13,6 +13,8 @@ from pathlib import Path
 import boto3
 import pytest
 
+from chalicelib.jobs import JOBS
+
 ROOT = Path(__file__).resolve().parents[1]
 SCHEDULES = {"every_30_min": "rate(30 minutes)", "nrt_events": "rate(10 minutes)", "daily": "cron(0 5 * * ? *)"}
 CHALICE = [sys.executable, "-c", "import sys; from chalice.cli import main; sys.exit(main())"]
@@ -123,42 +125,57 @@ def test_a_stage_in_a_vpc_gets_vpc_config_and_only_the_network_interface_permiss
         assert inline["PolicyDocument"]["Statement"] == vpc
 
 
-def test_each_stage_reads_only_its_own_parameters():
-    policy = json.loads((ROOT / "policy.json").read_text())
+def stage_roles(stage: str) -> list[str]:
+    """The role chalice makes for each of the app's functions in a stage: contributor-metrics-{stage}-{function}."""
+    return [f"arn:aws:iam::*:role/contributor-metrics-{stage}-{job}" for job in JOBS]
+
+
+@pytest.mark.parametrize("policy_file", ["policy.json", "policy-vpc.json"])
+def test_each_stage_reads_only_its_own_parameters_through_its_exact_roles(policy_file):
+    policy = json.loads((ROOT / policy_file).read_text())
     for statement in policy["Statement"]:
         if statement["Action"] == "ssm:GetParameter":
             stage = statement["Resource"].split("/contributor-metrics/")[1].split("/")[0]
-            assert (
-                statement["Condition"]["ArnLike"]["aws:PrincipalArn"]
-                == f"arn:aws:iam::*:role/contributor-metrics-{stage}-*"
-            )
-    assert all(statement["Resource"] != "*" for statement in policy["Statement"])
+            assert statement["Condition"]["ArnLike"]["aws:PrincipalArn"] == stage_roles(stage)
+    if policy_file == "policy.json":
+        assert all(statement["Resource"] != "*" for statement in policy["Statement"])
+
+
+def as_list(value) -> list[str]:
+    return value if isinstance(value, list) else [value]
 
 
 def granted(policy: dict, action: str, resource: str, role: str) -> bool:
     """Whether a statement allows `action` on `resource` to `role`, with IAM's `*` wildcards."""
     for statement in policy["Statement"]:
-        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-        principal = statement.get("Condition", {}).get("ArnLike", {}).get("aws:PrincipalArn", "*")
+        principals = as_list(statement.get("Condition", {}).get("ArnLike", {}).get("aws:PrincipalArn", "*"))
         if (
-            action in actions
-            and fnmatch.fnmatchcase(resource, statement["Resource"])
-            and fnmatch.fnmatchcase(role, principal)
+            action in as_list(statement["Action"])
+            and any(fnmatch.fnmatchcase(resource, pattern) for pattern in as_list(statement["Resource"]))
+            and any(fnmatch.fnmatchcase(role, pattern) for pattern in principals)
         ):
             return True
     return False
 
 
-def test_a_stage_whose_name_starts_like_another_gets_nothing_of_it():
+@pytest.mark.parametrize("own, other", [("dev", "devtest"), ("dev", "dev-2"), ("prod", "prod-canary")])
+def test_a_stage_whose_name_starts_like_another_gets_nothing_of_it(own, other):
     policy = json.loads((ROOT / "policy.json").read_text())
     logs = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/contributor-metrics-{stage}-daily:log-stream:x"
     parameter = "arn:aws:ssm:us-east-1:123456789012:parameter/contributor-metrics/{stage}/token"
     role = "arn:aws:iam::123456789012:role/contributor-metrics-{stage}-daily"
-    assert granted(policy, "logs:PutLogEvents", logs.format(stage="dev"), role.format(stage="dev"))
-    assert granted(policy, "ssm:GetParameter", parameter.format(stage="prod"), role.format(stage="prod"))
-    assert not granted(policy, "logs:PutLogEvents", logs.format(stage="devtest"), role.format(stage="devtest"))
-    assert not granted(policy, "ssm:GetParameter", parameter.format(stage="dev"), role.format(stage="devtest"))
-    assert not granted(policy, "ssm:GetParameter", parameter.format(stage="prod"), role.format(stage="dev"))
+    assert granted(policy, "logs:PutLogEvents", logs.format(stage=own), role.format(stage=own))
+    assert granted(policy, "ssm:GetParameter", parameter.format(stage=own), role.format(stage=own))
+    assert not granted(policy, "logs:PutLogEvents", logs.format(stage=other), role.format(stage=other))
+    assert not granted(policy, "logs:PutLogEvents", logs.format(stage=own), role.format(stage=other))
+    assert not granted(policy, "ssm:GetParameter", parameter.format(stage=own), role.format(stage=other))
+
+
+def test_the_policy_names_exactly_the_functions_the_app_schedules():
+    import app
+
+    scheduled = {name for name, handler in vars(app).items() if name in JOBS and callable(handler)}
+    assert scheduled == set(JOBS), "a new function needs its role and log group in policy.json"
 
 
 def free_port() -> int:
