@@ -166,3 +166,55 @@ def test_an_answer_that_is_not_json_is_a_clear_error(mocked, client):
     mocked.get(f"{TEST_API}/orgs/acme/members", body="<html>Proxy login required</html>", headers=limits())
     with pytest.raises(GitHubAPIError, match="not JSON: <html>Proxy login required"):
         client.get("/orgs/acme/members")
+
+
+PULL = {"id": 12, "node_id": "PR_12", "org": "acme", "repo": "widgets", "number": 2}
+A_REVIEW = {
+    "id": "PRR_1",
+    "fullDatabaseId": "3000000001",
+    "body": "ok",
+    "state": "APPROVED",
+    "submittedAt": "2024-05-02T00:00:00Z",
+    "url": "https://github.com/acme/widgets/pull/2#pullrequestreview-3000000001",
+    "authorAssociation": "MEMBER",
+    "commit": {"oid": "abc"},
+    "author": {"__typename": "User", "login": "maria", "avatarUrl": "a", "url": "u", "id": "U_1", "databaseId": 1},
+}
+
+
+def a_pull_node(**changes) -> dict:
+    node = {
+        "id": "PR_12",
+        "url": "https://github.com/acme/widgets/pull/2",
+        "reviews": {"pageInfo": {"hasNextPage": False}, "nodes": [A_REVIEW]},
+    }
+    return {**node, **changes}
+
+
+@pytest.mark.parametrize(
+    "node, why",
+    [
+        (a_pull_node(reviews=None), "no reviews connection"),
+        (
+            a_pull_node(reviews={"pageInfo": {"hasNextPage": False}, "nodes": [{**A_REVIEW, "author": {"id": "U"}}]}),
+            "a review author without a login",
+        ),
+        ({"id": "PR_12", "number": 2}, "no pull request node for it"),
+    ],
+    ids=["reviews null", "author without login", "issue-shaped node"],
+)
+def test_a_malformed_graphql_node_is_read_by_rest_with_a_warning(mocked, client, node, why):
+    mocked.post(f"{TEST_API}/graphql", json={"data": {"rateLimit": {"cost": "one"}, "nodes": [node]}})
+    mocked.get(f"{TEST_API}/repos/acme/widgets/pulls/2/reviews", json=[{"id": 7, "state": "APPROVED"}])
+    warnings: list[str] = []
+    [(_, reviews)] = list(client.pull_reviews([PULL], warn=warnings.append))
+    assert reviews == [{"id": 7, "state": "approved", "event": "reviewed"}]
+    assert warnings == [f"GraphQL could not give the reviews of acme/widgets#2 ({why}): read by REST"]
+    assert client.stats.graphql_points == 0, "a cost that is not a number is not counted"
+
+
+def test_a_well_formed_node_needs_no_rest(mocked, client):
+    mocked.post(f"{TEST_API}/graphql", json={"data": {"rateLimit": {"cost": 1}, "nodes": [a_pull_node()]}})
+    [(_, reviews)] = list(client.pull_reviews([PULL]))
+    assert [review["id"] for review in reviews] == [3_000_000_001]
+    assert reviews[0]["user"]["login"] == "maria" and client.stats.graphql_points == 1

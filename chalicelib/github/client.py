@@ -12,7 +12,7 @@ from urllib.parse import urljoin
 
 from ..times import iso, parsed
 from .errors import GitHubAPIError, IncompleteSearch
-from .reviews import REVIEW_BATCH, REVIEWS_QUERY, graphql_reviews
+from .reviews import REVIEW_BATCH, REVIEWS_QUERY, graphql_reviews, unusable
 from .transport import MAX_PAGES, PAGE_SIZE, Response, Transport, shown_url
 from .walks import CommentsWalk, IssueEventsWalk, last_page
 from .windows import SearchWindow, Window
@@ -202,8 +202,9 @@ class GitHubAPI(Transport):
                 node = nodes[index] if index < len(nodes) and index not in failed else None
                 reviews = graphql_reviews(node, pull["node_id"])
                 if reviews is None:
-                    if index in failed:
-                        warn(f"GraphQL could not read the reviews of {_pull_name(pull)} ({failed[index]}): REST")
+                    why = failed.get(index) or unusable(node, pull["node_id"])
+                    if why != "more than 100 reviews":
+                        warn(f"GraphQL could not give the reviews of {_pull_name(pull)} ({why}): read by REST")
                     reviews = self._rest_reviews(pull, warn)
                 yield pull, reviews
 

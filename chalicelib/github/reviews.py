@@ -35,18 +35,29 @@ REVIEW_BATCH = 50
 
 def graphql_reviews(node, node_id: str) -> list[dict] | None:
     """A PR node's reviews as REST's `reviewed` events; None when the node does not hold them all in the shape
-    asked (another node, more than 100 reviews, a review without an id), so the caller reads them by REST."""
+    asked (see `unusable`), so the caller reads them by REST."""
+    if unusable(node, node_id) is not None:
+        return None
+    return [rest_review(review, node["url"]) for review in node["reviews"]["nodes"]]
+
+
+def unusable(node, node_id: str) -> str | None:
+    """Why a node cannot give its PR's reviews whole, or None: another node or none, more than 100 reviews, a
+    review without an id, an author without a login."""
     if not isinstance(node, dict) or node.get("id") != node_id or not isinstance(node.get("url"), str):
-        return None
+        return "no pull request node for it"
     reviews = node.get("reviews")
-    if not isinstance(reviews, dict) or (reviews.get("pageInfo") or {}).get("hasNextPage") is not False:
-        return None
-    found = reviews.get("nodes")
-    if not isinstance(found, list) or not all(
-        isinstance(r, dict) and _whole_id(r.get("fullDatabaseId")) for r in found
-    ):
-        return None
-    return [rest_review(review, node["url"]) for review in found]
+    if not isinstance(reviews, dict) or not isinstance(reviews.get("nodes"), list):
+        return "no reviews connection"
+    if (reviews.get("pageInfo") or {}).get("hasNextPage") is not False:
+        return "more than 100 reviews"
+    for review in reviews["nodes"]:
+        if not isinstance(review, dict) or not _whole_id(review.get("fullDatabaseId")):
+            return "a review without its id"
+        author = review.get("author")
+        if author is not None and not (isinstance(author, dict) and isinstance(author.get("login"), str)):
+            return "a review author without a login"
+    return None
 
 
 def _whole_id(value) -> int | None:
