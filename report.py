@@ -6,9 +6,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
+import json
 import re
 import sys
 import threading
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -21,6 +23,7 @@ from chalicelib.config import ConfigError, get_db_url
 from chalicelib.db import get_engine, upgrade_database
 from chalicelib.error_text import describe, masked
 from chalicelib.report import Report, as_csv, as_html, as_json, as_table, build_report
+from chalicelib.report.render import LISTS, list_csv, list_table
 
 UNITS = {"m": 1 / 60, "h": 1, "d": 24, "w": 168}
 
@@ -60,11 +63,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--format", choices=tuple(RENDERERS), default="json", help="default json, to stdout")
     parser.add_argument("--sla", type=duration_hours, default=72.0, help="first-response target (default 72h)")
     parser.add_argument("--output", help="file to write (html default: contributor-metrics-report.html)")
+    parser.add_argument(
+        "--list", choices=tuple(LISTS), help="one whole list instead of the report (csv, json or table)"
+    )
     parser.add_argument("--serve", action="store_true", help="serve the html page live on 127.0.0.1 (refresh = now)")
     parser.add_argument("--port", type=int, default=8000, help="port for --serve (default 8000)")
     args = parser.parse_args(argv)
     if args.since > args.until:
         parser.error(f"--since {args.since} is after --until {args.until}")
+    if args.list and args.format == "html":
+        parser.error("--list takes --format csv, json or table (the html page shows every list)")
     args.repos = [name.strip() for name in args.repos.split(",") if name.strip()] if args.repos else None
     return args
 
@@ -191,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     except ReportError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.status
-    rendered = RENDERERS[args.format](report)
+    rendered = render_list(report, args.list, args.format) if args.list else RENDERERS[args.format](report)
     output = args.output or ("contributor-metrics-report.html" if args.format == "html" else None)
     if output:
         try:
@@ -207,6 +215,17 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(rendered)
     return EXIT_BAD_INPUT if report.empty_because else 0
+
+
+def render_list(report: Report, name: str, form: str) -> str:
+    """One whole list, every item of it."""
+    attribute, title = LISTS[name]
+    lines = getattr(report, attribute)
+    if form == "csv":
+        return list_csv(lines)
+    if form == "json":
+        return json.dumps([asdict(line) for line in lines], indent=2)
+    return list_table(title, lines)
 
 
 def serve_until_stopped(args: argparse.Namespace, db_url: str) -> int:

@@ -24,6 +24,18 @@ from .state import DIGEST_SENT
 log = logging.getLogger(__name__)
 
 LOOKBACK = timedelta(days=90)
+# Items a digest lists per list (the oldest first); the rest are counted, with the command that lists them all.
+DIGEST_ITEMS = 10
+
+
+def _digest_lists(report: Report) -> list[tuple[str, str, list[ItemLine], int]]:
+    """(title, `report.py --list` name, the items shown, how many more) for each list that has items."""
+    lists = (("Waiting on us", "waiting", report.waiting_on_us), ("Beyond SLA", "beyond-sla", report.beyond_sla))
+    return [
+        (title, name, lines[:DIGEST_ITEMS], max(0, len(lines) - DIGEST_ITEMS)) for title, name, lines in lists if lines
+    ]
+
+
 SLACK_TIMEOUT_SECONDS = 10
 
 
@@ -70,9 +82,10 @@ def _text(subject: str, report: Report, line_text: Callable[[ItemLine], str] = _
     """The digest as text: the subject, then the lists, each line written by `line_text` (plain for the mail's
     text part, Slack's markup for Slack)."""
     parts = [subject, ""]
-    for title, lines in (("Waiting on us", report.waiting_on_us), ("Beyond SLA", report.beyond_sla)):
-        if lines:
-            parts += [f"{title}:", *map(line_text, lines), ""]
+    for title, name, lines, more in _digest_lists(report):
+        parts += [f"{title}:", *map(line_text, lines)]
+        parts += [f"- and {more} more: python report.py --list {name}"] if more else []
+        parts.append("")
     return "\n".join(parts)
 
 
@@ -101,14 +114,15 @@ def _slack_line(line: ItemLine) -> str:
 
 def _html(ctx: JobContext, report: Report) -> str:
     sections = []
-    for title, lines in (("Waiting on us", report.waiting_on_us), ("Beyond SLA", report.beyond_sla)):
-        if lines:
-            items = "".join(
-                f"<li>{_mail_link(line.url, f'{line.repo}#{line.number} {line.title}')} "
-                f"({escape(hours_text(line.hours))}, {escape(line.why)})</li>"
-                for line in lines
-            )
-            sections.append(f"<h3>{escape(title)}</h3><ul>{items}</ul>")
+    for title, name, lines, more in _digest_lists(report):
+        items = "".join(
+            f"<li>{_mail_link(line.url, f'{line.repo}#{line.number} {line.title}')} "
+            f"({escape(hours_text(line.hours))}, {escape(line.why)})</li>"
+            for line in lines
+        )
+        if more:
+            items += f"<li>and {more} more: <code>python report.py --list {escape(name)}</code></li>"
+        sections.append(f"<h3>{escape(title)}</h3><ul>{items}</ul>")
     return f"<p>{escape(_subject(ctx, report))}</p>{''.join(sections)}"
 
 

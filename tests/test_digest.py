@@ -131,3 +131,16 @@ def test_a_malformed_slack_webhook_url_stays_out_of_warnings(ses, github, invoke
     warnings = " ".join(run.counts["warnings"])
     assert "could not be sent" in warnings and "https://" in warnings
     assert "SECRET" not in warnings and "SECRET" not in json.dumps(run.counts)
+
+
+def test_the_digest_lists_the_ten_oldest_and_counts_the_rest(ses, github, invoke, slack):
+    github.members = [MARIA]
+    for number in range(1, 13):
+        github.new_item("widgets", number, item_id=number, author=OLIVIA, created=ago(days=2, hours=number))
+    run_day(invoke)
+    [payload] = slack
+    text = payload["text"]
+    assert "12 waiting on us" in text
+    assert text.count("- <https://github.com/acme/widgets/issues/") == 10
+    assert "- and 2 more: python report.py --list waiting" in text
+    assert "widgets/issues/12|" in text and "widgets/issues/1|" not in text, "the oldest are listed"

@@ -201,3 +201,43 @@ def test_an_item_url_is_never_cut_however_long(history, db_url):
     history.issue(307, OLIVIA, repo=long_repo)
     table = as_table(report_of(db_url, history))
     assert f"https://github.com/acme/{long_repo}/issues/307" in table
+
+
+def thirty_waiting(history):
+    """30 outsider issues nobody answered, the oldest waiting longest."""
+    history.member(MARIA)
+    for number in range(1, 31):
+        history.issue(number, OLIVIA, hours=-number, title=f"Waiting {number}")
+
+
+def test_a_list_longer_than_the_page_shows_says_how_many_wait_and_how_many_it_shows(history, db_url):
+    thirty_waiting(history)
+    report = report_of(db_url, history)
+    assert len(report.waiting_on_us) == 30, "the report holds every item, not the page's 25"
+    table = as_table(report)
+    assert "Waiting on us (30, 25 shown):" in table
+    assert "... and 5 more: python report.py --list waiting" in table
+    assert "Waiting 30" in table and "Waiting 5\n" not in table
+
+
+def test_the_whole_list_exports_as_csv_and_json(history, db_url, monkeypatch, capsys):
+    thirty_waiting(history)
+    history.session.commit()
+    point_db(monkeypatch, db_url)
+    since = ["--since", SINCE.isoformat(), "--until", UNTIL.isoformat()]
+    assert report_command.main([*since, "--list", "waiting", "--format", "csv"]) == 0
+    rows = capsys.readouterr().out.strip().splitlines()
+    assert rows[0] == "repo,number,title,url,author,hours,labels,why" and len(rows) == 31
+    assert report_command.main([*since, "--list", "waiting", "--format", "json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 30
+    assert report_command.main([*since, "--format", "json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)["waiting_on_us"]) == 30
+
+
+def test_the_page_counts_every_item_and_shows_25(history, db_url):
+    from chalicelib.report import as_html
+
+    thirty_waiting(history)
+    page = as_html(report_of(db_url, history))
+    assert "Waiting on us (30, 25 shown)" in page
+    assert "Waiting 30<" in page and "Waiting 6<" in page and "Waiting 5<" not in page

@@ -13,7 +13,7 @@ import io
 from collections.abc import Callable
 
 from .model import ItemLine, Report
-from .render import COLUMNS, header_lines, headline_cells, hours_text
+from .render import COLUMNS, SHOWN, header_lines, headline_cells, hours_text, list_heading
 
 COLORS = {"primary": "#2f6fb0", "merged": "#3b8a3e", "closed unmerged": "#b5483b", "open": "#8a8f98"}
 
@@ -141,6 +141,7 @@ def pr_outcomes_chart(report: Report) -> str:
 
 
 def _list_section(title: str, lines: list[ItemLine], empty: str) -> str:
+    """A list's first SHOWN items under its true count (the whole list: `report.py --list`)."""
     if not lines:
         return f"<section><h2>{html.escape(title)}</h2><p class='none'>{html.escape(empty)}</p></section>"
     rows = "".join(
@@ -151,10 +152,10 @@ def _list_section(title: str, lines: list[ItemLine], empty: str) -> str:
         f"<td class='num'>{hours_text(line.hours) if line.hours else ''}</td>"
         f"<td>{html.escape(line.labels or '')}</td>"
         f"<td>{html.escape(line.why)}</td></tr>"
-        for line in lines
+        for line in lines[:SHOWN]
     )
     return (
-        f"<section><h2>{html.escape(title)} ({len(lines)})</h2><div class='scroll'><table class='list'>"
+        f"<section><h2>{html.escape(list_heading(title, lines))}</h2><div class='scroll'><table class='list'>"
         "<thead><tr><th>repo</th><th>item</th><th>author</th><th>waiting</th><th>labels</th><th>why</th></tr>"
         f"</thead><tbody>{rows}</tbody></table></div></section>"
     )

@@ -23,7 +23,6 @@ AGE_BUCKETS = ((24, "< 1 day"), (72, "1-3 days"), (168, "3-7 days"), (720, "1-4 
 COVERAGE_TARGET = 0.9
 SMALL_MEDIAN_SAMPLE = 10
 SMALL_RATE_SAMPLE = 5
-LIST_LENGTH = 25
 
 
 @dataclass
@@ -245,9 +244,9 @@ def build_report(engine: Engine, since: date, until: date, repos: list[str] | No
     _headlines(report, rows, period_prs, members_known)
     if members_known:
         _lists(report, source.items, source.follow_up, sla_hours)
-    report.trending = [_trending_line(t) for t in source.trending[:LIST_LENGTH]]
+    report.trending = [_trending_line(t) for t in source.trending]
     open_prs = sorted((p for p in source.prs if p["state"] == "open"), key=lambda p: -(p["hours_open"] or 0))
-    report.open_external_prs = [_line(p, p["hours_open"] or 0.0, "open") for p in open_prs[:LIST_LENGTH]]
+    report.open_external_prs = [_line(p, p["hours_open"] or 0.0, "open") for p in open_prs]
     _charts(report, rows, period_prs, members_known)
     return report
 
@@ -309,13 +308,13 @@ def _lists(report: Report, items: list[dict], follow_up: list[dict], sla_hours: 
             )
             lines.append(line)
     lines.sort(key=lambda line: -line.hours)
-    report.waiting_on_us = lines[:LIST_LENGTH]
+    report.waiting_on_us = lines
     beyond = [
         _line(r, r["hours_waiting"], f"over the {sla_hours:g} h SLA")
         for r in unanswered
         if r["hours_waiting"] > sla_hours
     ]
-    report.beyond_sla = sorted(beyond, key=lambda line: -line.hours)[:LIST_LENGTH]
+    report.beyond_sla = sorted(beyond, key=lambda line: -line.hours)
 
 
 def _charts(report: Report, rows: list[dict], prs: list[dict], members_known: bool) -> None:

@@ -3,11 +3,13 @@ HTML page and the digest share with them."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 from dataclasses import asdict
 
-from .model import Headline, Report, coverage_text
+from .model import Headline, ItemLine, Report, coverage_text
 
 
 def hours_text(value: float | None) -> str:
@@ -81,6 +83,54 @@ def _escaped(found: re.Match) -> str:
     return f"\\u{code:04x}" if code > 0xFF else f"\\x{code:02x}"
 
 
+# Items a list shows on the page and in the table; the whole list is in the JSON and in `report.py --list`.
+SHOWN = 25
+# The lists by the name `report.py --list` takes, each with the attribute holding it and its title.
+LISTS = {
+    "waiting": ("waiting_on_us", "Waiting on us"),
+    "beyond-sla": ("beyond_sla", "Beyond SLA"),
+    "trending": ("trending", "Trending this week"),
+    "external-prs": ("open_external_prs", "External PRs open longest"),
+}
+
+
+def list_heading(title: str, lines: list) -> str:
+    """A list's title with its true count, and how many of them are shown when not all are."""
+    return f"{title} ({len(lines)})" if len(lines) <= SHOWN else f"{title} ({len(lines)}, {SHOWN} shown)"
+
+
+def list_csv(lines: list[ItemLine]) -> str:
+    """A whole list as CSV, one item a row."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["repo", "number", "title", "url", "author", "hours", "labels", "why"])
+    for line in lines:
+        writer.writerow(
+            [
+                line.repo,
+                line.number,
+                line.title,
+                line.url,
+                line.author or "",
+                _round(line.hours, 1),
+                line.labels or "",
+                line.why,
+            ]
+        )
+    return buffer.getvalue()
+
+
+def list_table(title: str, lines: list[ItemLine]) -> str:
+    """A whole list for a terminal."""
+    return "\n".join([f"{title} ({len(lines)}):", *[text for line in lines for text in _line_texts(line)]])
+
+
+def _line_texts(line: ItemLine) -> list[str]:
+    age = f"{hours_text(line.hours):>8}  " if line.hours else ""
+    head = f"  {age}{printable(line.repo)}#{line.number}  "
+    return [(head + printable(line.title))[:100], f"      {printable(line.why)}: {printable(line.url)}"]
+
+
 def as_table(report: Report) -> str:
     """For a terminal: every line fits 100 columns but a URL, which is never cut (the title is shortened
     instead); what outsiders wrote is shown with its control characters escaped."""
@@ -98,19 +148,14 @@ def as_table(report: Report) -> str:
     flagged = [f"{printable(h.scope)}: {', '.join(h.flags)}" for h in report.headlines if h.flags]
     if flagged:
         out += ["", "Read with care (small sample or low coverage):"] + [f"  {line}" for line in flagged]
-    for title, lines in (
-        ("Waiting on us", report.waiting_on_us),
-        ("Beyond SLA", report.beyond_sla),
-        ("Trending this week", report.trending),
-        ("External PRs open longest", report.open_external_prs),
-    ):
+    for attribute, title in LISTS.values():
+        lines = getattr(report, attribute)
         if lines:
-            out += ["", f"{title} ({len(lines)}):"]
-            for line in lines:
-                age = f"{hours_text(line.hours):>8}  " if line.hours else ""
-                head = f"  {age}{printable(line.repo)}#{line.number}  "
-                out.append((head + printable(line.title))[:100])
-                out.append(f"      {printable(line.why)}: {printable(line.url)}")
+            out += ["", list_heading(title, lines) + ":"]
+            out += [text for line in lines[:SHOWN] for text in _line_texts(line)]
+            if len(lines) > SHOWN:
+                name = next(key for key, (held, _) in LISTS.items() if held == attribute)
+                out.append(f"  ... and {len(lines) - SHOWN} more: python report.py --list {name}")
     return "\n".join(line.rstrip() for line in out)
 
 
