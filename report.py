@@ -14,6 +14,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -154,11 +155,17 @@ def serve(args: argparse.Namespace, port: int, db_url: str) -> BoundedServer:
             if self.headers.get("Host", "").lower() not in allowed_hosts(self.server.server_address[1]):
                 self.answer(421, "text/plain", b"this server answers only for 127.0.0.1 and localhost")
                 return
-            if self.path.split("?")[0] not in ("/", "/index.html"):
+            path, _, query = self.path.partition("?")
+            if path not in ("/", "/index.html"):
                 self.send_error(404)
                 return
             try:
-                self.answer(200, "text/html; charset=utf-8", as_html(make_report(args, db_url)).encode())
+                asked = options_from_query(args, query)
+            except (argparse.ArgumentTypeError, ValueError) as error:
+                self.answer(400, "text/plain", f"error: {error}".encode())
+                return
+            try:
+                self.answer(200, "text/html; charset=utf-8", as_html(make_report(asked, db_url)).encode())
             except ReportError as error:
                 self.answer(503, "text/plain", f"error: {error}".encode())
 
@@ -183,6 +190,24 @@ def serve(args: argparse.Namespace, port: int, db_url: str) -> BoundedServer:
                 EXIT_BAD_INPUT,
             ) from None
         raise ReportError(f"cannot listen on 127.0.0.1:{port}: {error.strerror}", EXIT_BAD_INPUT) from None
+
+
+def options_from_query(args: argparse.Namespace, query: str) -> argparse.Namespace:
+    """The report's options for one page: the command line's, with what the query string asks instead
+    (`?repos=a,b&since=30d&until=2026-11-30&sla=48h`, as the command line writes them)."""
+    asked = argparse.Namespace(**vars(args))
+    for name, value in parse_qsl(query):
+        if name == "repos":
+            asked.repos = [repo.strip() for repo in value.split(",") if repo.strip()] or None
+        elif name in ("since", "until"):
+            setattr(asked, name, day(value))
+        elif name == "sla":
+            asked.sla = duration_hours(value)
+        else:
+            raise ValueError(f"unknown option {name!r}: the page takes repos, since, until and sla")
+    if asked.since > asked.until:
+        raise ValueError(f"since {asked.since} is after until {asked.until}")
+    return asked
 
 
 def allowed_hosts(port: int) -> set[str]:

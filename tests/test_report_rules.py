@@ -241,3 +241,14 @@ def test_the_page_counts_every_item_and_shows_25(history, db_url):
     page = as_html(report_of(db_url, history))
     assert "Waiting on us (30, 25 shown)" in page
     assert "Waiting 30<" in page and "Waiting 6<" in page and "Waiting 5<" not in page
+
+
+def test_open_items_from_before_the_period_never_read_are_counted_apart_from_the_lists(history, db_url):
+    history.member(MARIA)
+    history.issue(1, OLIVIA)
+    history.issue(2, OSCAR, hours=-24 * 60, read=False)
+    history.issue(3, OSCAR, hours=-24 * 90, read=False)
+    report = report_of(db_url, history, since=BASE.date())
+    assert report.coverage_line() == "timelines read for 1 of 1 outsider items"
+    assert report.open_unread_before == 2
+    assert "Waiting lists: 2 open items opened before the period have no timeline read yet" in as_table(report)

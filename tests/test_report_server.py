@@ -8,6 +8,7 @@ import time
 import pytest
 
 import report as report_command
+from tests.helpers import OSCAR
 
 
 def get(port: int, host: str | None = None) -> tuple[int, str]:
@@ -77,3 +78,28 @@ def test_a_report_on_a_database_file_that_does_not_exist_says_so_and_creates_not
     assert report_command.main(["--format", "table"]) == 2
     assert f"no database at {missing}" in capsys.readouterr().err
     assert not missing.exists()
+
+
+def get_path(port: int, path: str) -> tuple[int, str]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    connection.request("GET", path, headers={"Host": f"127.0.0.1:{port}"})
+    answer = connection.getresponse()
+    return answer.status, answer.read().decode()
+
+
+def test_the_page_takes_the_reports_options_from_the_query_string(report_server, history):
+    history.issue(2, OSCAR, repo="gadgets")
+    history.session.commit()
+    port = report_server()
+    _, everything = get_path(port, "/")
+    _, gadgets = get_path(port, "/?repos=gadgets")
+    assert "timelines read for 2 of 2 outsider items" in everything
+    assert "timelines read for 1 of 1 outsider items" in gadgets and "<td class='repo'>widgets" not in gadgets
+    _, stricter = get_path(port, "/?sla=1h")
+    assert "SLA 1 h" in stricter
+
+
+@pytest.mark.parametrize("query, says", [("since=yesterday", "is not a date"), ("colour=blue", "unknown option")])
+def test_a_bad_query_string_is_answered_with_the_reason(report_server, query, says):
+    status, body = get_path(report_server(), f"/?{query}")
+    assert status == 400 and says in body

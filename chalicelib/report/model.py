@@ -79,6 +79,9 @@ class Report:
     pr_outcomes_by_month: dict[str, dict[str, int]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     empty_because: str | None = None
+    # Open outsider items opened before the period whose timeline was never read: they may wait on a maintainer,
+    # and the waiting lists cannot show them until nrt_events reads them.
+    open_unread_before: int = 0
 
     @property
     def overall(self) -> Headline | None:
@@ -244,6 +247,9 @@ def build_report(engine: Engine, since: date, until: date, repos: list[str] | No
     _headlines(report, rows, period_prs, members_known)
     if members_known:
         _lists(report, source.items, source.follow_up, sla_hours)
+    report.open_unread_before = sum(
+        1 for r in source.items if r["state"] == "open" and not r["timeline_read"] and _created(r["created_at"]) < start
+    )
     report.trending = [_trending_line(t) for t in source.trending]
     open_prs = sorted((p for p in source.prs if p["state"] == "open"), key=lambda p: -(p["hours_open"] or 0))
     report.open_external_prs = [_line(p, p["hours_open"] or 0.0, "open") for p in open_prs]

@@ -51,6 +51,13 @@ def header_lines(report: Report) -> list[str]:
         f"Outside contributors, items created {report.since} to {report.until}, SLA {report.sla_hours:g} h",
         f"Coverage: {report.coverage_line()}",
     ]
+    unread = report.open_unread_before
+    if unread:
+        items, have = ("item", "has") if unread == 1 else ("items", "have")
+        lines.append(
+            f"Waiting lists: {unread} open {items} opened before the period {have} no timeline read yet, so the "
+            "lists cannot show them; nrt_events reads them"
+        )
     synced = report.members_synced_at
     lines.append(f"Members: last synced {synced:%Y-%m-%d %H:%M} UTC" if synced else "Members: never synced")
     if report.data_as_of:
