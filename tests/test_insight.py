@@ -140,7 +140,7 @@ def test_html_report_is_one_file_with_its_charts(history, db_url, monkeypatch, t
     assert page.count('<figure class="chart"') == 3
     for title in (
         "Median time to first response, by week opened",
-        "Unanswered open items by age",
+        "Open items with no maintainer response yet, whenever opened, by how long they have waited",
         "External pull requests by month opened",
     ):
         assert title in page

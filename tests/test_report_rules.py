@@ -252,3 +252,22 @@ def test_open_items_from_before_the_period_never_read_are_counted_apart_from_the
     assert report.coverage_line() == "timelines read for 1 of 1 outsider items"
     assert report.open_unread_before == 2
     assert "Waiting lists: 2 open items opened before the period have no timeline read yet" in as_table(report)
+
+
+def test_beyond_sla_is_one_number_wherever_it_appears(history, db_url):
+    history.member(MARIA)
+    history.issue(1, OLIVIA, hours=-100)
+    history.issue(2, OSCAR, hours=-24 * 60)
+    history.issue(3, OLIVIA, repo="gadgets", hours=-10, events=[comment(31, MARIA, 1, "MEMBER")])
+    report = report_of(db_url, history, since=(BASE - timedelta(days=10)).date(), sla=72.0)
+    listed = {line.number for line in report.beyond_sla}
+    assert listed == {1, 2}, "both wait beyond the SLA, the one opened before the period too"
+    per_repo = {h.scope: h.waiting_beyond_sla for h in report.headlines}
+    assert per_repo == {"gadgets": 0, "widgets": 2, "all repos": 2} or per_repo == {
+        "widgets": 2,
+        "all repos": 2,
+        "gadgets": 0,
+    }
+    assert sum(report.backlog_by_age.values()) == 2, "the chart counts the same unanswered items"
+    table = as_table(report)
+    assert "Beyond SLA (2):" in table and "waiting longer than the SLA (the >SLA column counts them per repo)" in table

@@ -13,7 +13,7 @@ import io
 from collections.abc import Callable
 
 from .model import ItemLine, Report
-from .render import COLUMNS, SHOWN, header_lines, headline_cells, hours_text, list_heading
+from .render import COLUMNS, DEFINITIONS, SHOWN, header_lines, headline_cells, hours_text, list_heading
 
 COLORS = {"primary": "#2f6fb0", "merged": "#3b8a3e", "closed unmerged": "#b5483b", "open": "#8a8f98"}
 
@@ -116,7 +116,9 @@ def backlog_chart(report: Report) -> str:
     axes.set_xlabel("waiting for")
     axes.set_ylabel("open items with no response")
     _whole_numbers(axes)
-    return _svg(figure, "backlog", "Unanswered open items by age")
+    return _svg(
+        figure, "backlog", "Open items with no maintainer response yet, whenever opened, by how long they have waited"
+    )
 
 
 @_styled
@@ -155,7 +157,9 @@ def _list_section(title: str, lines: list[ItemLine], empty: str) -> str:
         for line in lines[:SHOWN]
     )
     return (
-        f"<section><h2>{html.escape(list_heading(title, lines))}</h2><div class='scroll'><table class='list'>"
+        f"<section><h2>{html.escape(list_heading(title, lines))}</h2>"
+        f"<p class='definition'>{html.escape(DEFINITIONS[title].capitalize())}.</p>"
+        "<div class='scroll'><table class='list'>"
         "<thead><tr><th>repo</th><th>item</th><th>author</th><th>waiting</th><th>labels</th><th>why</th></tr>"
         f"</thead><tbody>{rows}</tbody></table></div></section>"
     )

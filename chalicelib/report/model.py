@@ -247,13 +247,14 @@ def build_report(engine: Engine, since: date, until: date, repos: list[str] | No
     _headlines(report, rows, period_prs, members_known)
     if members_known:
         _lists(report, source.items, source.follow_up, sla_hours)
+        _beyond_sla_counts(report)
     report.open_unread_before = sum(
         1 for r in source.items if r["state"] == "open" and not r["timeline_read"] and _created(r["created_at"]) < start
     )
     report.trending = [_trending_line(t) for t in source.trending]
     open_prs = sorted((p for p in source.prs if p["state"] == "open"), key=lambda p: -(p["hours_open"] or 0))
     report.open_external_prs = [_line(p, p["hours_open"] or 0.0, "open") for p in open_prs]
-    _charts(report, rows, period_prs, members_known)
+    _charts(report, rows, period_prs, members_known, source.items)
     return report
 
 
@@ -323,7 +324,14 @@ def _lists(report: Report, items: list[dict], follow_up: list[dict], sla_hours: 
     report.beyond_sla = sorted(beyond, key=lambda line: -line.hours)
 
 
-def _charts(report: Report, rows: list[dict], prs: list[dict], members_known: bool) -> None:
+def _beyond_sla_counts(report: Report) -> None:
+    """Each headline's >SLA is its share of the Beyond SLA list: one definition, the same number everywhere."""
+    for headline in report.headlines:
+        in_scope = [line for line in report.beyond_sla if headline.scope in ("all repos", line.repo)]
+        headline.waiting_beyond_sla = len(in_scope)
+
+
+def _charts(report: Report, rows: list[dict], prs: list[dict], members_known: bool, items: list[dict]) -> None:
     if members_known:
         weeks: dict[str, list[tuple[float, bool]]] = defaultdict(list)
         for r in rows:
@@ -335,7 +343,7 @@ def _charts(report: Report, rows: list[dict], prs: list[dict], members_known: bo
             weeks[monday].append((r["hours_to_first_response"] if answered else r["hours_waiting"], answered))
         report.weekly_median_hours = {w: survival_quantile(kaplan_meier(obs), 0.5) for w, obs in sorted(weeks.items())}
         report.backlog_by_age = {label: 0 for _, label in AGE_BUCKETS}
-        for r in rows:
+        for r in items:
             if _waiting(r):
                 label = next(label for limit, label in AGE_BUCKETS if r["hours_waiting"] < limit)
                 report.backlog_by_age[label] += 1

@@ -101,6 +101,17 @@ LISTS = {
 }
 
 
+# What each list and count holds, as the page and the table say it; the same definition wherever it is used.
+DEFINITIONS = {
+    "Waiting on us": "open outsider items, whenever opened, with no maintainer response yet or whose last comment "
+    "is an outsider's",
+    "Beyond SLA": "open outsider items, whenever opened, with no maintainer response yet, waiting longer than the "
+    "SLA (the >SLA column counts them per repo)",
+    "Trending this week": "open issues with the most outside comments and reactions in the last 7 days",
+    "External PRs open longest": "open pull requests by outsiders, longest open first",
+}
+
+
 def list_heading(title: str, lines: list) -> str:
     """A list's title with its true count, and how many of them are shown when not all are."""
     return f"{title} ({len(lines)})" if len(lines) <= SHOWN else f"{title} ({len(lines)}, {SHOWN} shown)"
@@ -158,7 +169,7 @@ def as_table(report: Report) -> str:
     for attribute, title in LISTS.values():
         lines = getattr(report, attribute)
         if lines:
-            out += ["", list_heading(title, lines) + ":"]
+            out += ["", list_heading(title, lines) + ":", f"  ({DEFINITIONS[title]})"]
             out += [text for line in lines[:SHOWN] for text in _line_texts(line)]
             if len(lines) > SHOWN:
                 name = next(key for key, (held, _) in LISTS.items() if held == attribute)
