@@ -20,6 +20,7 @@ from bench import scenario
 from bench.scenario import ROOT
 from chalicelib import config
 from tests.fake import commented, serve, ts
+from tests.helpers import headless_chromium
 
 
 def varied_first_responses(fake, now: datetime, seed: int = 17) -> None:
@@ -71,17 +72,8 @@ def main() -> int:
     if report.main(["--since", since, "--format", "html", "--output", str(page)]) != 0:
         raise SystemExit("the report failed")
     command = [
-        chromium,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
+        *headless_chromium(chromium, workdir / "profile"),
         "--hide-scrollbars",
-        f"--user-data-dir={workdir / 'profile'}",
         f"--window-size={args.width},{args.height}",
         f"--screenshot={args.output}",
         page.as_uri(),

@@ -117,3 +117,20 @@ def closed_pull_requests(github, count: int, merged_every: int = 0) -> None:
 def point_db(monkeypatch, db_url: str) -> None:
     """The commands (report.py, backfill.py) pointed at a database."""
     monkeypatch.setenv("DB_URL", db_url)
+
+
+def headless_chromium(binary: str, profile) -> list[str]:
+    """Chromium without a screen, offline and quiet, on a profile of its own: the flags this machine needs (its
+    background connections are refused by the closed network)."""
+    return [
+        binary,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+    ]

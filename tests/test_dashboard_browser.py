@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 import report as report_command
-from tests.helpers import MARIA, OLIVIA, OSCAR
+from tests.helpers import MARIA, OLIVIA, OSCAR, headless_chromium
 from tests.history import BASE, at, comment
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -47,16 +47,7 @@ def chromium_dom(url: str, width: int, profile) -> tuple[str, str]:
             pytest.fail("chromium is not installed: run the tests with `bash tests/run`, which installs it")
         pytest.skip("chromium is not installed (bash tests/run installs it)")
     command = [
-        CHROMIUM,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={profile}",
+        *headless_chromium(CHROMIUM, profile),
         f"--window-size={width},2000",
         "--enable-logging=stderr",
         "--v=0",
