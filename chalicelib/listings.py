@@ -16,6 +16,7 @@ with the comment's next edit, the per-item timeline (`EVENTS_SOURCE=timelines`) 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,7 +28,7 @@ from .context import JobContext
 from .entities import EVENTS, TIMELINE_READS
 from .github import REVIEW_BATCH
 from .load import load_streamed, put, rows_of, unit
-from .models import Event, Issue, PullRequest, TimelineRead
+from .models import Event, Issue, PullRequest, TimelineRead, read_item_ids
 from .state import LISTINGS, LISTINGS_COVERED
 from .times import parse_timestamp
 
@@ -205,8 +206,6 @@ class PassResult:
 @dataclass
 class _RepoWork:
     repo: str
-    since: datetime
-    new_pulls: list[dict] = field(default_factory=list)
     waiting: int = 0
     complete: bool = True
 
@@ -232,16 +231,15 @@ def run_pass(ctx: JobContext, repos: Iterable[str], plan: RepoPass) -> PassResul
                 + "; ".join(listing.problems)
                 + ". Its items that the listings could not prove go to their own timelines."
             )
-        work = _RepoWork(repo, listing.since)
-        scope = plan.scope(repo, since)
+        work = _RepoWork(repo)
         counts = stored_comment_counts(ctx, repo) if listing.counts_comments else {}
-        proven = [item for item in scope if listing.proves(item, counts)]
-        unproven = [item for item in scope if not listing.proves(item, counts)]
+        proven, unproven = [], []
+        for item in plan.scope(repo, since):
+            (proven if listing.proves(item, counts) else unproven).append(item)
         work.complete = _read_unproven(ctx, plan.timelines, repo, unproven)
-        new = [item for item in proven if (item["created_at"] or listing.since) >= listing.since]
-        mark_read(ctx, [item for item in new if item["kind"] == "issue"])
-        work.new_pulls = [item for item in new if item["kind"] == "pr"]
-        reviews.add(work, [item for item in proven if item["kind"] == "pr"])
+        new = {item["id"] for item in proven if (item["created_at"] or listing.since) >= listing.since}
+        mark_read(ctx, [item for item in proven if item["kind"] == "issue" and item["id"] in new])
+        reviews.add(work, [(item, item["id"] in new) for item in proven if item["kind"] == "pr"])
         result.complete = result.complete and work.complete
     reviews.drain()
     result.complete = result.complete and reviews.all_read
@@ -270,19 +268,20 @@ def _finish(plan: RepoPass, work: _RepoWork) -> None:
 
 
 class _ReviewQueue:
-    """Proven PRs waiting for their reviews, across repos; a repo is finished once none of its PRs waits."""
+    """Proven PRs waiting for their reviews, across repos, each with whether it is new (created within the pass,
+    so marked read once its reviews are stored); a repo is finished once none of its PRs waits."""
 
     def __init__(self, ctx: JobContext, finish: Callable[[_RepoWork], None]):
         self.ctx, self.finish = ctx, finish
-        self.waiting: list[tuple[_RepoWork, dict]] = []
+        self.waiting: list[tuple[_RepoWork, dict, bool]] = []
         self.all_read = True
 
-    def add(self, work: _RepoWork, pulls: list[dict]) -> None:
+    def add(self, work: _RepoWork, pulls: list[tuple[dict, bool]]) -> None:
         if not pulls:
             self.finish(work)
             return
         work.waiting += len(pulls)
-        self.waiting += [(work, pull) for pull in pulls]
+        self.waiting += [(work, pull, new) for pull, new in pulls]
         self._send(len(self.waiting) - len(self.waiting) % REVIEW_BATCH)
 
     def drain(self) -> None:
@@ -293,12 +292,12 @@ class _ReviewQueue:
         if not batch:
             return
         tracked = "reviewed" in self.ctx.settings.tracked_events
-        works = {pull["id"]: work for work, pull in batch}
+        works = {pull["id"]: work for work, pull, _ in batch}
         read: list[dict] = []
 
         def rows() -> Iterator[list[dict]]:
             found = self.ctx.api.pull_reviews(
-                [pull for _, pull in batch], self.ctx.settings.reviews_via, self.ctx.report.warn
+                [pull for _, pull, _ in batch], self.ctx.settings.reviews_via, self.ctx.report.warn
             )
             for pull, reviews in found:
                 if reviews is None:
@@ -310,11 +309,12 @@ class _ReviewQueue:
         if tracked:
             load_streamed(self.ctx, EVENTS, rows())
         else:
-            read = [pull for _, pull in batch]
-        new = {pull["id"] for work, _ in batch for pull in work.new_pulls}
+            read = [pull for _, pull, _ in batch]
+        new = {pull["id"] for _, pull, is_new in batch if is_new}
         mark_read(self.ctx, [pull for pull in read if pull["id"] in new])
-        for work in {id(work): work for work, _ in batch}.values():
-            work.waiting -= sum(1 for w, _ in batch if w is work)
+        sent = Counter(id(work) for work, _, _ in batch)
+        for work in {id(work): work for work, _, _ in batch}.values():
+            work.waiting -= sent[id(work)]
             if work.waiting == 0:
                 self.finish(work)
 
@@ -374,16 +374,8 @@ def _changed(ctx: JobContext, repo: str, since: datetime) -> list[dict]:
     """The repo's items updated since `since` whose events a changes pass must prove: those created since, and
     those read before (an older item never read is `read_unread`'s, which walks back to it)."""
     items = stored_items(ctx, repo, updated_since=since)
-    read = _read_ids(ctx, [item["id"] for item in items])
+    read = read_item_ids(ctx.session, [item["id"] for item in items])
     return [item for item in items if item["id"] in read or (item["created_at"] or since) >= since]
-
-
-def _read_ids(ctx: JobContext, ids: list[int]) -> set[int]:
-    found: set[int] = set()
-    for start in range(0, len(ids), 1000):
-        chunk = ids[start : start + 1000]
-        found |= set(ctx.session.scalars(select(TimelineRead.item_id).where(TimelineRead.item_id.in_(chunk))))
-    return found
 
 
 def repo_cursor(ctx: JobContext, repo: str) -> datetime | None:

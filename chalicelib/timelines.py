@@ -13,7 +13,7 @@ from .context import Deadline, JobContext
 from .entities import EVENT_POLLS, EVENTS, TIMELINE_READS
 from .github import PAGE_SIZE, ForeignURL, GitHubAPI, GitHubAPIError, TimelinePage
 from .load import put, rows_of, unit
-from .models import EventPoll, Issue, PullRequest, TimelineRead
+from .models import EventPoll, Issue, PullRequest, TimelineRead, read_item_ids
 
 log = logging.getLogger(__name__)
 
@@ -89,15 +89,6 @@ def _known_polls(ctx: JobContext, ids: list[int]) -> dict[int, dict[int, EventPo
     return known
 
 
-def _already_read(ctx: JobContext, ids: list[int]) -> set[int]:
-    found: set[int] = set()
-    for start in range(0, len(ids), 1000):
-        found |= set(
-            ctx.session.scalars(select(TimelineRead.item_id).where(TimelineRead.item_id.in_(ids[start : start + 1000])))
-        )
-    return found
-
-
 def sync_timelines(ctx: JobContext, items: list[dict]) -> set[int]:
     """Fetch timelines on a small pool, store them as they arrive, stop cleanly at the deadline; returns the ids
     of the items whose timeline was settled (read whole, or found gone or refused).
@@ -105,7 +96,7 @@ def sync_timelines(ctx: JobContext, items: list[dict]) -> set[int]:
     Items changed since their last poll go first, so a run cut short still makes progress where it matters.
     """
     known = _known_polls(ctx, [item["id"] for item in items])
-    already_read = _already_read(ctx, [item["id"] for item in items])
+    already_read = read_item_ids(ctx.session, [item["id"] for item in items])
 
     def stale(item: dict) -> bool:
         first_page = known.get(item["id"], {}).get(1)
@@ -180,5 +171,5 @@ def read_unread(ctx: JobContext, created: tuple[datetime, datetime] | None = Non
             return
         ctx.report.coverage_reads += len(batch)
         sync_timelines(ctx, batch)
-        if not _already_read(ctx, [item["id"] for item in batch]):
+        if not read_item_ids(ctx.session, [item["id"] for item in batch]):
             return
