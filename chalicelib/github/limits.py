@@ -5,9 +5,12 @@ and asks it how long a 403/429 wants; the jobs ask it how much of a bucket is sp
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+
+log = logging.getLogger("chalicelib.github")
 
 SECONDARY_LIMIT_DEFAULT_WAIT = 60.0
 RESET_MARGIN_SECONDS = 1.0
@@ -62,7 +65,7 @@ class RateLimits:
         self._limits: dict[str, int] = {}
         self._lock = threading.Lock()
 
-    def record(self, headers: Mapping[str, str], log_warning: Callable[..., None]) -> None:
+    def record(self, headers: Mapping[str, str]) -> None:
         remaining, reset, resource = (
             headers.get("x-ratelimit-remaining"),
             headers.get("x-ratelimit-reset"),
@@ -73,7 +76,7 @@ class RateLimits:
         try:
             state = (int(remaining), float(reset))
         except ValueError:
-            log_warning("ignoring malformed rate-limit headers remaining=%r reset=%r", remaining, reset)
+            log.warning("ignoring malformed rate-limit headers remaining=%r reset=%r", remaining, reset)
             return
         with self._lock:
             self._buckets[resource or "core"] = state

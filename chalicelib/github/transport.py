@@ -257,7 +257,7 @@ class Transport:
             if not transient:
                 raise GitHubAPIError(None, shown_url(url), why) from None
             raise _Unreachable(url, why) from None
-        self.limits.record(raw.headers, log.warning)
+        self.limits.record(raw.headers)
         self.stats.add(**({"not_modified": 1} if raw.status_code == 304 else {bucket: 1}))
         if body is None:
             raise GitHubAPIError(raw.status_code, shown_url(url), f"the answer is larger than {MAX_BODY_BYTES} bytes")
