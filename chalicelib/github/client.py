@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urljoin
 
-from ..times import iso, parsed
+from ..times import parsed
 from .errors import GitHubAPIError, IncompleteSearch
 from .reviews import REVIEW_BATCH, REVIEWS_QUERY, graphql_reviews, unusable
 from .transport import MAX_PAGES, PAGE_SIZE, Response, Transport, shown_url
@@ -140,7 +140,7 @@ class GitHubAPI(Transport):
         """About how many pages the repo's two listings hold from `since`, from two requests: the comments
         listing's exactly (its `rel="last"` page), the issue events' from the time its first page spans (that
         listing takes no `since`; its `rel="last"` caps the guess)."""
-        params = {"per_page": PAGE_SIZE, "since": iso(since), "sort": "updated", "direction": "asc"}
+        params = {"per_page": PAGE_SIZE, **CommentsWalk.params(since)}
         comments = self.get(f"/repos/{org}/{repo}/issues/comments", params=params)
         events = self.get(f"/repos/{org}/{repo}/issues/events", params={"per_page": PAGE_SIZE})
         stamps = [parsed(e.get("created_at")) for e in events.data or [] if isinstance(e, dict)]

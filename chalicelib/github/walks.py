@@ -96,9 +96,13 @@ class CommentsWalk(ListingWalk):
 
     complete = False
 
+    @staticmethod
+    def params(since: datetime) -> dict:
+        """The listing's query: every comment created or edited since `since`, oldest change first."""
+        return {"since": iso(since), "sort": "updated", "direction": "asc"}
+
     def _walk(self) -> Iterator[dict]:
-        params = {"since": iso(self.since), "sort": "updated", "direction": "asc"}
-        for _response, comments in self._pages(params):
+        for _response, comments in self._pages(self.params(self.since)):
             yield from comments
         self.complete = True
 
