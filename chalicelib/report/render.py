@@ -166,13 +166,12 @@ def as_table(report: Report) -> str:
     flagged = [f"{printable(h.scope)}: {', '.join(h.flags)}" for h in report.headlines if h.flags]
     if flagged:
         out += ["", "Read with care (small sample or low coverage):"] + [f"  {line}" for line in flagged]
-    for attribute, title in LISTS.values():
+    for name, (attribute, title) in LISTS.items():
         lines = getattr(report, attribute)
         if lines:
             out += ["", list_heading(title, lines) + ":", f"  ({DEFINITIONS[title]})"]
             out += [text for line in lines[:SHOWN] for text in _line_texts(line)]
             if len(lines) > SHOWN:
-                name = next(key for key, (held, _) in LISTS.items() if held == attribute)
                 out.append(f"  ... and {len(lines) - SHOWN} more: python report.py --list {name}")
     return "\n".join(line.rstrip() for line in out)
 
