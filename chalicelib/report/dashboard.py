@@ -13,7 +13,7 @@ import io
 from collections.abc import Callable
 
 from .model import ItemLine, Report
-from .render import COLUMNS, DEFINITIONS, SHOWN, header_lines, headline_cells, hours_text, list_heading
+from .render import COLUMNS, DEFINITIONS, LISTS, SHOWN, header_lines, headline_cells, hours_text, list_heading
 
 COLORS = {"primary": "#2f6fb0", "merged": "#3b8a3e", "closed unmerged": "#b5483b", "open": "#8a8f98"}
 
@@ -142,8 +142,11 @@ def pr_outcomes_chart(report: Report) -> str:
     return _svg(figure, "pr-outcomes", "External pull requests by month opened, and what became of them")
 
 
-def _list_section(title: str, lines: list[ItemLine], empty: str) -> str:
-    """A list's first SHOWN items under its true count (the whole list: `report.py --list`)."""
+def _list_section(report: Report, name: str, empty: str) -> str:
+    """The list `name` (a key of LISTS): its first SHOWN items under its true count (the whole list:
+    `report.py --list`)."""
+    attribute, title = LISTS[name]
+    lines: list[ItemLine] = getattr(report, attribute)
     if not lines:
         return f"<section><h2>{html.escape(title)}</h2><p class='none'>{html.escape(empty)}</p></section>"
     rows = "".join(
@@ -211,11 +214,11 @@ def as_html(report: Report) -> str:
         f"<h1>How outside contributors are treated</h1><p>{html.escape(header)}</p><ul>{facts}</ul>{notes}"
         f"<div class='scroll'><table class='headline'><thead><tr>{head}</tr></thead><tbody>{body_rows}</tbody>"
         "</table></div>"
-        + _list_section("Waiting on us", report.waiting_on_us, "Nothing waits on a maintainer.")
-        + _list_section("Beyond SLA", report.beyond_sla, "Nothing waits beyond the SLA.")
+        + _list_section(report, "waiting", "Nothing waits on a maintainer.")
+        + _list_section(report, "beyond-sla", "Nothing waits beyond the SLA.")
         + "".join(charts)
-        + _list_section("Trending this week", report.trending, "No open issue had outside activity this week.")
-        + _list_section("External PRs open longest", report.open_external_prs, "No external PR is open.")
+        + _list_section(report, "trending", "No open issue had outside activity this week.")
+        + _list_section(report, "external-prs", "No external PR is open.")
     )
     return _page(body)
 
