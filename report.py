@@ -20,11 +20,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from chalicelib.cli import day
-from chalicelib.config import ConfigError, get_db_url
+from chalicelib.config import ConfigError, get_db_url, get_settings
 from chalicelib.db import get_engine, upgrade_database
 from chalicelib.error_text import describe, masked
-from chalicelib.report import Report, as_csv, as_html, as_json, as_table, build_report
-from chalicelib.report.render import LISTS, list_csv, list_table
+from chalicelib.report import Report, ReportOptions, as_csv, as_html, as_json, as_table, build_report
+from chalicelib.report.model import KINDS, SORTS
+from chalicelib.report.render import LISTS, list_csv, list_table, list_title
 
 UNITS = {"m": 1 / 60, "h": 1, "d": 24, "w": 168}
 
@@ -32,6 +33,8 @@ EXAMPLES = """examples:
   python report.py --format table                    # the last 90 days, for a person (default json)
   python report.py --since 2026-09-01 --format html  # writes contributor-metrics-report.html
   python report.py --repos amplify-js --format csv --output amplify-js.csv
+  python report.py --kind pr --exclude-users dependabot,renovate --format table
+  python report.py --list no-answer --sort newest-breach --format csv
   python report.py --serve                           # live at http://127.0.0.1:8000/, refresh for new data
 
 It reads the database named by DB_URL (default the local SQLite file) and writes nothing to it.
@@ -62,7 +65,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--until", type=day, default=today, help="YYYY-MM-DD (default today)")
     parser.add_argument("--repos", help="comma-separated repo names (default: all)")
     parser.add_argument("--format", choices=tuple(RENDERERS), default="json", help="default json, to stdout")
-    parser.add_argument("--sla", type=duration_hours, default=72.0, help="first-response target (default 72h)")
+    parser.add_argument("--sla", type=duration_hours, default=72.0, help="first-answer target (default 72h)")
+    parser.add_argument(
+        "--sla-basis",
+        choices=("first_reply", "first_response"),
+        help="the answer the SLA counts: a maintainer's words, or any action (default SLA_BASIS, first_reply)",
+    )
+    parser.add_argument("--kind", choices=KINDS, help="only issues, or only pull requests")
+    parser.add_argument("--label", help="only items carrying this label")
+    parser.add_argument(
+        "--exclude-users", type=logins, help="comma-separated authors to leave out (default EXCLUDE_USERS)"
+    )
+    parser.add_argument("--sort", choices=SORTS, default="longest", help="order of the waiting lists")
     parser.add_argument("--output", help="file to write (html default: contributor-metrics-report.html)")
     parser.add_argument(
         "--list", choices=tuple(LISTS), help="one whole list instead of the report (csv, json or table)"
@@ -74,8 +88,26 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error(f"--since {args.since} is after --until {args.until}")
     if args.list and args.format == "html":
         parser.error("--list takes --format csv, json or table (the html page shows every list)")
-    args.repos = [name.strip() for name in args.repos.split(",") if name.strip()] if args.repos else None
+    args.repos = logins(args.repos) or None if args.repos else None
     return args
+
+
+def logins(value: str) -> list[str]:
+    """A comma-separated list of names, blanks dropped."""
+    return [name.strip() for name in value.split(",") if name.strip()]
+
+
+def report_options(args: argparse.Namespace) -> ReportOptions:
+    """The command line's scope over the settings' defaults (SLA_BASIS, EXCLUDE_USERS, LABEL_TIMERS)."""
+    settings = get_settings()
+    return ReportOptions(
+        sla_basis=args.sla_basis or settings.sla_basis,
+        kind=args.kind,
+        label=args.label,
+        exclude_users=tuple(settings.exclude_users if args.exclude_users is None else args.exclude_users),
+        label_timers=settings.label_timers,
+        sort=args.sort,
+    )
 
 
 class ReportError(Exception):
@@ -109,7 +141,10 @@ def prepare_database() -> str:
 
 def make_report(args: argparse.Namespace, db_url: str) -> Report:
     try:
-        return build_report(get_engine(db_url), args.since, args.until, args.repos, args.sla)
+        options = report_options(args)
+        return build_report(get_engine(db_url), args.since, args.until, args.repos, args.sla, options)
+    except ConfigError as error:
+        raise ReportError(str(error), EXIT_BAD_INPUT) from None
     except SQLAlchemyError as error:
         raise ReportError(describe(error, db_url), EXIT_ENVIRONMENT) from None
 
@@ -192,19 +227,34 @@ def serve(args: argparse.Namespace, port: int, db_url: str) -> BoundedServer:
         raise ReportError(f"cannot listen on 127.0.0.1:{port}: {error.strerror}", EXIT_BAD_INPUT) from None
 
 
+# What the page's query string may ask, as the command line writes it: each name to its parser.
+QUERY_OPTIONS = {
+    "repos": lambda value: logins(value) or None,
+    "since": day,
+    "until": day,
+    "sla": duration_hours,
+    "sla-basis": lambda value: _one_of(value, ("first_reply", "first_response"), "sla-basis"),
+    "kind": lambda value: _one_of(value, KINDS, "kind"),
+    "label": lambda value: value or None,
+    "exclude-users": logins,
+    "sort": lambda value: _one_of(value, SORTS, "sort"),
+}
+
+
+def _one_of(value: str, choices: tuple[str, ...], name: str) -> str:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
 def options_from_query(args: argparse.Namespace, query: str) -> argparse.Namespace:
     """The report's options for one page: the command line's, with what the query string asks instead
-    (`?repos=a,b&since=30d&until=2026-11-30&sla=48h`, as the command line writes them)."""
+    (`?repos=a,b&kind=pr&label=bug&since=30d&until=2026-11-30&sla=48h`, as the command line writes them)."""
     asked = argparse.Namespace(**vars(args))
     for name, value in parse_qsl(query):
-        if name == "repos":
-            asked.repos = [repo.strip() for repo in value.split(",") if repo.strip()] or None
-        elif name in ("since", "until"):
-            setattr(asked, name, day(value))
-        elif name == "sla":
-            asked.sla = duration_hours(value)
-        else:
-            raise ValueError(f"unknown option {name!r}: the page takes repos, since, until and sla")
+        if name not in QUERY_OPTIONS:
+            raise ValueError(f"unknown option {name!r}: the page takes {', '.join(QUERY_OPTIONS)}")
+        setattr(asked, name.replace("-", "_"), QUERY_OPTIONS[name](value))
     if asked.since > asked.until:
         raise ValueError(f"since {asked.since} is after until {asked.until}")
     return asked
@@ -244,13 +294,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def render_list(report: Report, name: str, form: str) -> str:
     """One whole list, every item of it."""
-    attribute, title = LISTS[name]
-    lines = getattr(report, attribute)
+    lines = getattr(report, LISTS[name][0])
     if form == "csv":
         return list_csv(lines)
     if form == "json":
-        return json.dumps([asdict(line) for line in lines], indent=2)
-    return list_table(title, lines)
+        return json.dumps([asdict(line) for line in lines], indent=2, default=str)
+    return list_table(list_title(report, name), lines)
 
 
 def serve_until_stopped(args: argparse.Namespace, db_url: str) -> int:

@@ -124,6 +124,21 @@ def _event_types(raw: str, name: str) -> frozenset[str]:
     return frozenset(names)
 
 
+def _switch(raw: str, name: str) -> bool:
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def _bucket(raw: str, name: str) -> str:
+    """An S3 bucket name as S3 allows it (3-63 lowercase letters, digits, dots and hyphens), not a URL or ARN."""
+    if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", raw):
+        raise ConfigError(f"{name} must be an S3 bucket name like my-team-reports (no s3:// or ARN), got {raw!r}")
+    return raw
+
+
 PARSERS: dict[str, Callable[[str, str], Any]] = {
     "text": lambda raw, name: raw,
     "api url": _api_url,
@@ -138,11 +153,14 @@ PARSERS: dict[str, Callable[[str, str], Any]] = {
     "workers": lambda raw, name: _at_least(1, raw, name),
     "events source": _choice("listings", "timelines"),
     "reviews via": _choice("graphql", "rest"),
+    "sla basis": _choice("first_reply", "first_response"),
+    "switch": _switch,
+    "bucket": _bucket,
 }
 
 
 # What an unset setting of a kind holds when its default is empty.
-EMPTY = {"text": "", "names": ()}
+EMPTY = {"text": "", "names": (), "bucket": ""}
 
 
 def setting(env_name: str, kind: str, default: str) -> Any:
@@ -173,6 +191,11 @@ class Settings:
     sla_hours: float = setting("SLA_HOURS", "hours", "72")
     events_source: str = setting("EVENTS_SOURCE", "events source", "listings")
     reviews_via: str = setting("REVIEWS_VIA", "reviews via", "graphql")
+    sla_basis: str = setting("SLA_BASIS", "sla basis", "first_reply")
+    label_timers: tuple[str, ...] = setting("LABEL_TIMERS", "names", "")
+    exclude_users: tuple[str, ...] = setting("EXCLUDE_USERS", "names", "")
+    digest_responders: bool = setting("DIGEST_RESPONDERS", "switch", "true")
+    report_bucket: str = setting("REPORT_BUCKET", "bucket", "")
 
     @property
     def all_repos(self) -> bool:
@@ -373,3 +396,18 @@ def reset_caches() -> None:
     for cached in (_dotenv_file, _settings_from):
         cached.cache_clear()
     _ssm_cache.clear()
+
+
+def get_report_signer() -> tuple[str, str] | None:
+    """An IAM user's access key ("KEY_ID:SECRET") that signs the digest's link to the page, if one is set: the
+    optional SecureString /contributor-metrics/{stage}/report_signer in Lambda, REPORT_SIGNER locally. A link signed
+    with a role's temporary credentials dies with them (hours); one signed by an IAM user's key lasts its week."""
+    value, source = secret("report_signer", "REPORT_SIGNER", optional=True)
+    if not value:
+        return None
+    key_id, colon, secret_key = value.partition(":")
+    if not (colon and key_id.strip() and secret_key.strip()):
+        raise ConfigError(
+            f"{source} must be ACCESS_KEY_ID:SECRET_ACCESS_KEY (an IAM user's key that may read the page)"
+        )
+    return key_id.strip(), secret_key.strip()

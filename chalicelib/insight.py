@@ -13,6 +13,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 RESPONSE_EVENTS = ("commented", "reviewed", "labeled", "assigned", "closed")
+# A reply is words: a comment or a review. A label or an assignment is a response, not a reply.
+REPLY_EVENTS = ("commented", "reviewed")
 MAINTAINER_ASSOCIATIONS = ("MEMBER", "OWNER", "COLLABORATOR")
 VIEWS = ("all_items", "first_response", "needs_follow_up", "trending", "external_prs", "outsider_prs")
 
@@ -48,18 +50,18 @@ class Dialect:
             return f"(SELECT string_agg(l ->> 'name', ', ') FROM unnest({column}) AS l)"
         return f"(SELECT group_concat(json_extract(value, '$.name'), ', ') FROM json_each({column}))"
 
-    def first_join(self, first_row: str, columns: dict[str, str]) -> str:
+    def first_join(self, first_row: str, columns: dict[str, str], alias: str) -> str:
         """Joins each item to the first row of a per-item query (`first_row`: its FROM ... LIMIT 1), naming
-        `columns` as `f.<name>`: on PostgreSQL one index probe per item (LATERAL). SQLite has no LATERAL: there
-        `first_of` asks once per column."""
+        `columns` as `<alias>.<name>`: on PostgreSQL one index probe per item (LATERAL). SQLite has no LATERAL:
+        there `first_of` asks once per column."""
         if not self.postgresql:
             return ""
         selected = ", ".join(f"{expression} AS {name}" for name, expression in columns.items())
-        return f"LEFT JOIN LATERAL (SELECT {selected} {first_row}) f ON TRUE"
+        return f"LEFT JOIN LATERAL (SELECT {selected} {first_row}) {alias} ON TRUE"
 
-    def first_of(self, first_row: str, columns: dict[str, str]) -> str:
+    def first_of(self, first_row: str, columns: dict[str, str], alias: str) -> str:
         if self.postgresql:
-            return ", ".join(f"f.{name} AS {name}" for name in columns)
+            return ", ".join(f"{alias}.{name} AS {name}" for name in columns)
         return ", ".join(f"(SELECT {expression} {first_row}) AS {name}" for name, expression in columns.items())
 
     def month(self, column: str) -> str:
@@ -112,28 +114,38 @@ def _all_items() -> str:
                    state, created_at, closed_at, merged, labels, reactions FROM pull_requests"""
 
 
-def _first_response(d: Dialect) -> str:
-    """Each outsider item with its first response by a maintainer who is not its author (LATERAL on
-    PostgreSQL, a subquery per column on SQLite), so a filter on the view reaches the items first."""
-    event_user, item_user = 'e."user"', 'i."user"'
-    response = (
-        f"e.event IN ({_quoted(RESPONSE_EVENTS)}) AND e.created_at >= i.created_at "
+def _first_by_maintainer(events: tuple[str, ...], d: Dialect) -> str:
+    """The per-item query for the first of `events` by a maintainer (at that moment) who is not the author."""
+    event_user = 'e."user"'
+    return (
+        f"FROM events e WHERE e.issue_id = i.id AND e.event IN ({_quoted(events)}) AND e.created_at >= i.created_at "
         f"AND {is_person('e.username', event_user, d)} AND e.username <> i.username "
-        f"AND {maintainer_at('e.username', 'e.author_association', 'e.created_at')}"
+        f"AND {maintainer_at('e.username', 'e.author_association', 'e.created_at')} "
+        "ORDER BY e.created_at, e.id LIMIT 1"
     )
-    first_response = f"FROM events e WHERE e.issue_id = i.id AND {response} ORDER BY e.created_at, e.id LIMIT 1"
+
+
+def _first_response(d: Dialect) -> str:
+    """Each outsider item with its first response (any maintainer action) and its first reply (a maintainer's
+    comment or review), by a maintainer who is not its author (LATERAL on PostgreSQL, a subquery per column on
+    SQLite), so a filter on the view reaches the items first."""
+    item_user = 'i."user"'
+    first_response, first_reply = _first_by_maintainer(RESPONSE_EVENTS, d), _first_by_maintainer(REPLY_EVENTS, d)
     responded = {"responded_at": "e.created_at", "responder": "e.username"}
+    replied = {"replied_at": "e.created_at", "replier": "e.username"}
     return f"""
             SELECT r.*, {d.hours("r.responded_at", "r.created_at")} AS hours_to_first_response,
+                   {d.hours("r.replied_at", "r.created_at")} AS hours_to_first_reply,
                    CASE WHEN r.responded_at IS NULL
                         THEN {d.hours(f"COALESCE(r.closed_at, {d.now()})", "r.created_at")} END AS hours_waiting,
+                   {d.hours(f"COALESCE(r.closed_at, {d.now()})", "r.created_at")} AS hours_observed,
                    CASE WHEN EXISTS (SELECT 1 FROM timeline_reads t WHERE t.item_id = r.id AND t.outcome = 'read')
                         THEN 1 ELSE 0 END AS timeline_read
             FROM (
               SELECT i.id, i.kind, i.org, i.repo, i.number, i.title, i.html_url, i.username AS author, i.state,
-                     i.created_at, i.closed_at, {d.label_names("i.labels")} AS labels,
-                     {d.first_of(first_response, responded)}
-              FROM all_items i {d.first_join(first_response, responded)}
+                     i.merged, i.created_at, i.closed_at, {d.label_names("i.labels")} AS labels,
+                     {d.first_of(first_response, responded, "f")}, {d.first_of(first_reply, replied, "w")}
+              FROM all_items i {d.first_join(first_response, responded, "f")} {d.first_join(first_reply, replied, "w")}
               WHERE {outsider_at("i.username", "i.author_association", item_user, "i.created_at", d)}) r"""
 
 
@@ -149,7 +161,7 @@ def _needs_follow_up(d: Dialect) -> str:
     outside_comment = _outside_comment(d)
     return f"""
             SELECT i.id, i.kind, i.org, i.repo, i.number, i.title, i.html_url, {d.label_names("i.labels")} AS labels,
-                   c.username AS last_commenter, c.created_at AS last_comment_at,
+                   i.username AS author, c.username AS last_commenter, c.created_at AS last_comment_at,
                    {d.hours(d.now(), "c.created_at")} AS hours_waiting
             FROM all_items i JOIN events c ON c.issue_id = i.id
             WHERE i.state = 'open' AND {outside_comment}
@@ -160,10 +172,10 @@ def _needs_follow_up(d: Dialect) -> str:
 def _trending(d: Dialect) -> str:
     outside_comment = _outside_comment(d)
     return f"""
-            SELECT repo, id, number, title, html_url, outside_comments, reactions, score, rank FROM (
+            SELECT repo, id, number, title, html_url, labels, outside_comments, reactions, score, rank FROM (
               SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.repo ORDER BY s.score DESC, s.id) AS rank FROM (
                 SELECT a.*, a.outside_comments + a.reactions AS score FROM (
-                  SELECT i.repo, i.id, i.number, i.title, i.html_url,
+                  SELECT i.repo, i.id, i.number, i.title, i.html_url, {d.label_names("i.labels")} AS labels,
                          (SELECT COUNT(*) FROM events c WHERE c.issue_id = i.id AND c.created_at >= {d.now(7)}
                             AND {outside_comment}) AS outside_comments,
                          CASE WHEN i.created_at >= {d.now(7)}
@@ -179,8 +191,10 @@ def _trending(d: Dialect) -> str:
 def _outsider_prs(d: Dialect) -> str:
     pr_user = 'p."user"'
     return f"""
-            SELECT p.id, p.repo, p.number, p.title, p.html_url, p.username AS author, p.state, p.merged,
-                   p.created_at, p.closed_at, {d.hours(d.now(), "p.created_at")} AS hours_open
+            SELECT p.id, 'pr' AS kind, p.repo, p.number, p.title, p.html_url, p.username AS author, p.state,
+                   p.merged, p.created_at, p.closed_at, {d.label_names("p.labels")} AS labels,
+                   {d.hours(d.now(), "p.created_at")} AS hours_open,
+                   {d.hours(f"COALESCE(p.closed_at, {d.now()})", "p.created_at")} AS hours_observed
             FROM pull_requests p
             WHERE {outsider_at("p.username", "p.author_association", pr_user, "p.created_at", d)}"""
 

@@ -45,7 +45,7 @@ def daily(ctx: JobContext) -> None:
         check.removed, check.transferred = settled["removed"], settled["transferred"]
         completeness.record_check(ctx, repo, window, check)
     transfers.reconcile_transfers(ctx)
-    digest.send_digest(ctx)
+    digest.publish_and_send(ctx)
 
 
 def backfill(

@@ -11,14 +11,18 @@ from datetime import timedelta
 import pytest
 
 import report as report_command
+from tests.fake import labeled, unlabeled
 from tests.helpers import MARIA, OLIVIA, OSCAR, headless_chromium
 from tests.history import BASE, at, comment
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHARTS = {
-    "weekly-median": "median hours to first response",
-    "backlog": "open items with no response",
-    "pr-outcomes": "pull requests by outsiders",
+    "weekly-median": "median hours to first reply / response",
+    "waiting-trend": "items (count)",
+    "backlog": "open items with no reply",
+    "pr-outcomes": "pull requests by outsiders (count)",
+    "responders": "first replies given (items)",
+    "label-time": "median hours in the label",
 }
 # Added to a copy of the page under test (the page itself has no script): what the browser laid out, as data.
 PROBE = """<script>
@@ -35,7 +39,10 @@ window.addEventListener('load', () => {
   }
   const broken = [...document.querySelectorAll('td.repo, table.headline td:first-child')]
     .filter(cell => cell.getClientRects().length > 1 || cell.getBoundingClientRect().height > 40).length;
-  document.body.dataset.probe = JSON.stringify({charts, broken, errors: window.__errors,
+  const cards = [...document.querySelectorAll('body > .cards .card')].map(c => c.getBoundingClientRect().bottom);
+  const sections = [...document.querySelectorAll('section.repo')].map(s => s.id);
+  const links = [...document.querySelectorAll('table.headline a[href^="#repo-"]')].map(a => a.getAttribute('href'));
+  document.body.dataset.probe = JSON.stringify({charts, broken, errors: window.__errors, cards, sections, links,
     pageWidth: document.documentElement.scrollWidth, viewport: window.innerWidth});
 });
 </script>"""
@@ -74,6 +81,9 @@ def page(history, db_url, monkeypatch, tmp_path):
         for n in range(3):
             number = 10 * week + n + 1
             events = [comment(1000 + number, MARIA, 24 * 7 * week + 5 * n + 2, "MEMBER")] if n else []
+            start = 24 * 7 * week + n
+            events += [labeled(2000 + number, MARIA, at(start + 1), "pending-triage")]
+            events += [unlabeled(3000 + number, MARIA, at(start + 9), "pending-triage")] if n != 1 else []
             history.issue(
                 number,
                 OLIVIA if n % 2 else OSCAR,
@@ -107,6 +117,9 @@ def test_every_chart_draws_its_axes_and_marks_without_a_script_error(page, tmp_p
         assert drawn["marks"] > 0, chart
         assert 0 < drawn["width"] <= width
     assert found["broken"] == 0, "a repo name broke across lines"
+    assert len(found["cards"]) == 5 and max(found["cards"]) < 900, "the headline figures are on the first screen"
+    assert found["sections"] == ["repo-amplify-category-api", "repo-widgets"]
+    assert set(found["links"]) == {"#repo-amplify-category-api", "#repo-widgets"}
     assert found["pageWidth"] <= width, "the page is wider than the window: the table must scroll inside it"
 
 

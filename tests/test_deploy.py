@@ -231,3 +231,43 @@ def test_deploy_to_a_local_aws_emulator_and_delete(moto_server, tmp_path):
         assert document["Statement"] == json.loads((ROOT / "policy.json").read_text())["Statement"]
     chalice(["delete", "--stage", "dev"], project, env)
     assert lambdas.list_functions()["Functions"] == []
+
+
+def documented_report_statement(bucket: str, stage: str) -> dict:
+    """The S3 statement docs/deploy.md tells a deployer to add, for `bucket` and `stage`."""
+    text = (ROOT / "docs" / "deploy.md").read_text()
+    block = text.split("<!-- report-bucket-statement -->", 1)[1].split("```json", 1)[1].split("```", 1)[0]
+    return json.loads(block.replace("my-team-reports", bucket).replace("prod", stage).replace("Prod", stage.title()))
+
+
+@pytest.mark.deploy
+def test_the_report_bucket_statement_grants_the_stages_prefix_only(tmp_path):
+    project = project_copy(tmp_path)
+    statement = documented_report_statement("team-reports", "dev")
+    policy_path = project / "policy.json"
+    policy = json.loads(policy_path.read_text())
+    policy["Statement"].append(statement)
+    policy_path.write_text(json.dumps(policy))
+    config_path = project / ".chalice" / "config.json"
+    config = json.loads(config_path.read_text())
+    config["stages"]["dev"]["environment_variables"]["REPORT_BUCKET"] = "team-reports"
+    config_path.write_text(json.dumps(config))
+    out = tmp_path / "out"
+    chalice(["package", "--stage", "dev", str(out)], project, aws_env())
+    resources = json.loads((out / "sam.json").read_text())["Resources"]
+    [daily] = [
+        r
+        for r in resources.values()
+        if r["Type"] == "AWS::Serverless::Function" and r["Properties"]["Handler"].endswith(".daily")
+    ]
+    assert daily["Properties"]["Environment"]["Variables"]["REPORT_BUCKET"] == "team-reports"
+    [inline] = resources[daily["Properties"]["Role"]["Fn::GetAtt"][0]]["Properties"]["Policies"]
+    packaged = inline["PolicyDocument"]
+    role = "arn:aws:iam::*:role/contributor-metrics-dev-{}"
+    page = "arn:aws:s3:::team-reports/contributor-metrics/dev/report.html"
+    assert granted(packaged, "s3:PutObject", page, role.format("daily"))
+    assert granted(packaged, "s3:GetObject", page, role.format("daily"))
+    assert not granted(packaged, "s3:PutObject", page, role.format("nrt_events"))
+    assert not granted(packaged, "s3:PutObject", "arn:aws:s3:::team-reports/elsewhere/x", role.format("daily"))
+    assert not granted(packaged, "s3:PutObject", page.replace("/dev/", "/prod/"), role.format("daily"))
+    assert not granted(packaged, "s3:DeleteObject", page, role.format("daily"))

@@ -144,3 +144,76 @@ def test_the_digest_lists_the_ten_oldest_and_counts_the_rest(ses, github, invoke
     assert text.count("- <https://github.com/acme/widgets/issues/") == 10
     assert "- and 2 more: python report.py --list waiting" in text
     assert "widgets/issues/12|" in text and "widgets/issues/1|" not in text, "the oldest are listed"
+
+
+@pytest.fixture
+def bucket(ses, monkeypatch):
+    """A private bucket (moto) named by REPORT_BUCKET."""
+    import boto3
+
+    boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="team-reports")
+    monkeypatch.setenv("REPORT_BUCKET", "team-reports")
+    return boto3.client("s3", region_name="us-east-1")
+
+
+def test_daily_writes_the_page_encrypted_where_the_policy_allows(bucket, github, invoke):
+    unanswered_outsider_issue(github)
+    run_day(invoke)
+    stored = bucket.get_object(Bucket="team-reports", Key="contributor-metrics/dev/report.html")
+    page = stored["Body"].read().decode()
+    assert stored["ServerSideEncryption"] == "AES256" and stored["ContentType"].startswith("text/html")
+    assert "How outside contributors are treated" in page and "widgets/issues/1" in page
+
+
+@pytest.fixture
+def s3_on_this_machine(bucket, monkeypatch):
+    """Moto's S3 also served on 127.0.0.1 (the same in-memory buckets), so a presigned link can be opened with a
+    plain HTTP client, as a person's browser would."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", f"http://{host}:{port}")
+    yield
+    server.stop()
+
+
+def test_the_digest_links_the_page_and_the_link_opens_it(
+    s3_on_this_machine, digest_on, github, invoke, slack, monkeypatch
+):
+    import html
+    import re
+    import urllib.request
+
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "a-role-session")  # as in Lambda: the role's temporary credentials
+    unanswered_outsider_issue(github)
+    run_day(invoke)
+    [body] = sent_bodies()  # the mail's HTML part
+    [url] = [html.unescape(found) for found in re.findall(r'<a href="([^"]+)">The whole report</a>', body)]
+    assert "X-Amz-Expires=604800" in url and "X-Amz-Security-Token=a-role-session" in url
+    assert "may stop working within hours" in body
+    with urllib.request.urlopen(url, timeout=10) as opened:
+        assert opened.status == 200 and "How outside contributors are treated" in opened.read().decode()
+    [payload] = slack
+    assert url.replace("&", "&amp;") in payload["text"], "Slack gets the same link, its & written as Slack reads it"
+
+
+def test_a_link_signed_by_the_report_signer_key_lasts_the_week(bucket, digest_on, github, invoke, slack, monkeypatch):
+    monkeypatch.setenv("REPORT_SIGNER", "AKIAEXAMPLEKEY00000:signer-secret")
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    unanswered_outsider_issue(github)
+    run_day(invoke)
+    [payload] = slack
+    assert "AKIAEXAMPLEKEY00000" in payload["text"] and "valid until" in payload["text"]
+
+
+def test_a_bucket_that_refuses_the_page_leaves_the_digest_without_its_link(
+    ses, digest_on, github, invoke, app_env, monkeypatch
+):
+    monkeypatch.setenv("REPORT_BUCKET", "no-such-bucket")
+    unanswered_outsider_issue(github)
+    run_day(invoke)
+    assert mails_sent(ses) == 1 and "The whole report" not in sent_bodies()[0]
+    warnings = " ".join(last_run(app_env, "daily").counts["warnings"])
+    assert "could not be written to s3://no-such-bucket" in warnings and "NoSuchBucket" in warnings

@@ -137,15 +137,17 @@ def test_html_report_is_one_file_with_its_charts(history, db_url, monkeypatch, t
     since = (BASE - timedelta(days=1)).date().isoformat()
     assert report_command.main(["--since", since, "--format", "html", "--output", str(output)]) == 0
     page = output.read_text()
-    assert page.count('<figure class="chart"') == 3
+    assert page.count('<figure class="chart"') == 5
     for title in (
-        "Median time to first response, by week opened",
-        "Open items with no maintainer response yet, whenever opened, by how long they have waited",
+        "Median time to a first reply and to a first response, by week opened",
+        "Items waiting on us at each week&#x27;s end, and external PRs merged each week",
+        "Open items with no maintainer reply yet, whenever opened, by how long they have waited",
         "External pull requests by month opened",
+        "Who gave the first replies to the period&#x27;s items",
     ):
         assert title in page
     assert "<script" not in page and "<link" not in page and "src=" not in page
-    assert "Waiting on us (1)" in page and "href='https://github.com/acme/widgets/issues/3'" in page
+    assert "No maintainer reply yet (1)" in page and "href='https://github.com/acme/widgets/issues/3'" in page
 
 
 def test_empty_database_gives_a_clear_message(db_url, monkeypatch, capsys):
@@ -158,9 +160,10 @@ def test_empty_database_gives_a_clear_message(db_url, monkeypatch, capsys):
 
 def test_a_median_never_reached_is_drawn_as_an_outline_not_as_zero():
     from chalicelib.report import Report
-    from chalicelib.report.dashboard import weekly_median_chart
+    from chalicelib.report.charts import weekly_median_chart
+    from chalicelib.report.figures import Week
 
-    report = Report(BASE.date(), BASE.date(), 72, weekly_median_hours={"2026-11-02": 12.0, "2026-11-09": None})
-    chart = weekly_median_chart(report)
-    assert "weekly-median-unreached-1" in chart and "not" in chart and "reached" in chart
+    weeks = [Week("2026-11-02", 12.0, 12.0, 0, 0), Week("2026-11-09", None, 3.0, 1, 0)]
+    chart = weekly_median_chart(Report(BASE.date(), BASE.date(), 72, weekly={"all repos": weeks}))
+    assert "weekly-median-unreached-0-1" in chart and "not" in chart and "reached" in chart
     assert "weekly-median-mark-0" in chart and "12.0 h" in chart

@@ -99,7 +99,25 @@ def test_the_page_takes_the_reports_options_from_the_query_string(report_server,
     assert "SLA 1 h" in stricter
 
 
-@pytest.mark.parametrize("query, says", [("since=yesterday", "is not a date"), ("colour=blue", "unknown option")])
+def test_the_page_takes_kind_label_and_excluded_authors_from_the_query_string(report_server, history):
+    history.issue(2, OSCAR, labels=["bug"])
+    history.pull_request(3, OSCAR)
+    history.session.commit()
+    port = report_server()
+    assert "timelines read for 1 of 1 outsider items" in get_path(port, "/?kind=pr")[1]
+    assert "timelines read for 1 of 1 outsider items" in get_path(port, "/?label=bug")[1]
+    _, without_oscar = get_path(port, "/?exclude-users=oscar&sort=newest-breach&sla-basis=first_response")
+    assert "timelines read for 1 of 1 outsider items" in without_oscar and "a first response" in without_oscar
+
+
+@pytest.mark.parametrize(
+    "query, says",
+    [
+        ("since=yesterday", "is not a date"),
+        ("colour=blue", "unknown option"),
+        ("kind=discussion", "kind must be one of issue, pr"),
+    ],
+)
 def test_a_bad_query_string_is_answered_with_the_reason(report_server, query, says):
     status, body = get_path(report_server(), f"/?{query}")
     assert status == 400 and says in body

@@ -2,8 +2,9 @@
 queries that fill it from the insight views), and the renderers: `render` (table, CSV, JSON, and the cells the
 page and the digest share) and `dashboard` (the self-contained HTML page)."""
 
+from .build import build_report
 from .dashboard import as_html
-from .model import Headline, ItemLine, Report, build_report, coverage_text
+from .model import Headline, ItemLine, Report, ReportOptions, coverage_text
 from .render import as_csv, as_json, as_table, hours_text
 from .survival import answered_by, kaplan_meier, survival_quantile
 
@@ -11,6 +12,7 @@ __all__ = [
     "Headline",
     "ItemLine",
     "Report",
+    "ReportOptions",
     "answered_by",
     "as_csv",
     "as_html",

@@ -1,171 +1,210 @@
-"""The report as one self-contained page: headline table, the lists to act on, and charts.
-
-Charts are drawn by matplotlib (a maintained plotting library) as SVG inlined in the page: no script, no CDN, so
-the page opens offline and prints. Text stays text (`svg.fonttype: none`), so axis labels and values can be read,
-searched and checked; every data mark has an id `<chart>-mark-<n>`.
-"""
+"""The report as one self-contained page: the headline figures as numbers with their change from the previous
+period, then the charts, the lists to act on, the per-repo tables, and a section per repo. No script: it opens
+offline, prints, and reads at 800 px (tables scroll inside their box)."""
 
 from __future__ import annotations
 
-import functools
 import html
-import io
-from collections.abc import Callable
 
-from .model import ItemLine, Report
-from .render import COLUMNS, DEFINITIONS, LISTS, SHOWN, header_lines, headline_cells, hours_text, list_heading
+from . import charts
+from .model import Headline, ItemLine, Report
+from .render import (
+    LEGEND,
+    LISTS,
+    SHOWN,
+    SHOWN_LISTS,
+    TABLES,
+    change_text,
+    count_text,
+    header_lines,
+    hours_text,
+    label_text,
+    list_definition,
+    list_heading,
+    list_title,
+    newcomers_text,
+    responders_text,
+)
 
-COLORS = {"primary": "#2f6fb0", "merged": "#3b8a3e", "closed unmerged": "#b5483b", "open": "#8a8f98"}
-
-
-CHART_STYLE = {
-    "svg.fonttype": "none",
-    "font.size": 9,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "svg.hashsalt": "contributor-metrics",
+EMPTY_LISTS = {
+    "no-answer": "Nothing waits for a first answer.",
+    "outsider-last": "No thread waits on us after an outsider's comment.",
+    "beyond-sla": "Nothing waits beyond the SLA.",
+    "newcomers-waiting": "No first-time contributor waits on us.",
+    "trending": "No open issue had outside activity this week.",
+    "external-prs": "No external PR is open.",
 }
+REPO_ITEMS = 10
 
 
-def _styled(chart: Callable[[Report], str]) -> Callable[[Report], str]:
-    """Draw and save the chart under the page's style, for this chart only: process-wide rcParams would restyle
-    every other figure the process draws."""
-
-    @functools.wraps(chart)
-    def drawn(report: Report) -> str:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        with matplotlib.rc_context(CHART_STYLE):
-            return chart(report)
-
-    return drawn
+def _e(value) -> str:
+    return html.escape(str(value))
 
 
-def _figure(width: float = 9.0, height: float = 3.4):
-    from matplotlib import pyplot
-
-    figure, axes = pyplot.subplots(figsize=(width, height), layout="constrained")
-    axes.grid(axis="y", color="#dddddd", linewidth=0.8)
-    axes.set_axisbelow(True)
-    return figure, axes
+def _anchor(scope: str) -> str:
+    return "repo-" + "".join(c if c.isalnum() or c in "-_." else "-" for c in scope)
 
 
-def _svg(figure, chart_id: str, title: str) -> str:
-    from matplotlib import pyplot
-
-    buffer = io.StringIO()
-    figure.savefig(buffer, format="svg")
-    pyplot.close(figure)
-    svg = buffer.getvalue()
-    svg = svg[svg.index("<svg") :]
-    labelled = svg.replace("<svg ", f'<svg role="img" aria-label="{html.escape(title)}" ', 1)
-    return f'<figure class="chart" id="{chart_id}"><figcaption>{html.escape(title)}</figcaption>{labelled}</figure>'
-
-
-def _whole_numbers(axes) -> None:
-    """Counts are whole: no 0.2-step ticks on a count axis."""
-    from matplotlib.ticker import MaxNLocator
-
-    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
-
-
-def _mark(bars, chart_id: str, start: int = 0) -> int:
-    for offset, bar in enumerate(bars):
-        bar.set_gid(f"{chart_id}-mark-{start + offset}")
-    return start + len(bars)
-
-
-@_styled
-def weekly_median_chart(report: Report) -> str:
-    weeks = list(report.weekly_median_hours)
-    values = [report.weekly_median_hours[w] for w in weeks]
-    figure, axes = _figure()
-    reached = [v if v is not None else 0 for v in values]
-    bars = axes.bar(weeks, reached, color=COLORS["primary"], width=0.7)
-    _mark(bars, "weekly-median")
-    axes.bar_label(bars, labels=[hours_text(v) if v is not None else "" for v in values], fontsize=7, padding=2)
-    top = max([v for v in values if v is not None] + [1.0])
-    for index, value in enumerate(values):
-        if value is None:
-            axes.bar(
-                weeks[index],
-                top,
-                color="none",
-                edgecolor="#999999",
-                linestyle="--",
-                width=0.7,
-                gid=f"weekly-median-unreached-{index}",
-            )
-            axes.text(index, top / 2, "not\nreached", ha="center", va="center", fontsize=7, color="#666666")
-    axes.set_xlabel("week opened (Monday)")
-    axes.set_ylabel("median hours to first response")
-    axes.tick_params(axis="x", labelrotation=45)
-    return _svg(
-        figure, "weekly-median", "Median time to first response, by week opened (dashed: fewer than half answered)"
-    )
-
-
-@_styled
-def backlog_chart(report: Report) -> str:
-    labels, values = list(report.backlog_by_age), list(report.backlog_by_age.values())
-    figure, axes = _figure(height=3.0)
-    bars = axes.bar(labels, values, color=COLORS["primary"], width=0.6)
-    _mark(bars, "backlog")
-    axes.bar_label(bars, padding=2)
-    axes.set_xlabel("waiting for")
-    axes.set_ylabel("open items with no response")
-    _whole_numbers(axes)
-    return _svg(
-        figure, "backlog", "Open items with no maintainer response yet, whenever opened, by how long they have waited"
-    )
-
-
-@_styled
-def pr_outcomes_chart(report: Report) -> str:
-    months = list(report.pr_outcomes_by_month)
-    figure, axes = _figure(height=3.2)
-    bottom = [0] * len(months)
-    marks = 0
-    for outcome in ("merged", "closed unmerged", "open"):
-        values = [report.pr_outcomes_by_month[m][outcome] for m in months]
-        bars = axes.bar(months, values, bottom=bottom, label=outcome, color=COLORS[outcome], width=0.6)
-        marks = _mark(bars, "pr-outcomes", marks)
-        axes.bar_label(
-            bars, labels=[str(v) if v else "" for v in values], label_type="center", fontsize=7, color="white"
+def _cards(report: Report, headline: Headline) -> str:
+    """The headline figures as numbers, each with its change from the previous period and, where a figure should
+    be read with care, the reason on the figure itself."""
+    before, word = headline.previous, report.answer_word
+    cards = [
+        ("Median first reply", hours_text(headline.reply_median_hours), "reply_median_hours", "1st reply", True),
+        ("Median first response", hours_text(headline.median_hours), "median_hours", "1st resp", True),
+        (f"Waiting for a first {word}", count_text(headline.waiting), "waiting", "waiting", False),
+        ("Beyond SLA", count_text(headline.waiting_beyond_sla), "waiting_beyond_sla", ">SLA", False),
+        ("External PRs merged", str(headline.external_prs_merged), "external_prs_merged", "merge %", False),
+    ]
+    no_change = "previous period: no data" if not before else "previous period: not comparable"
+    cells = []
+    for title, value, key, column, hours in cards:
+        if key in ("reply_median_hours", "median_hours") and headline.answered is None:
+            value = "n/a"
+        change = change_text(getattr(headline, key), before.get(key), hours)
+        care = headline.cautions.get(column) if column != "merge %" else None
+        cells.append(
+            f"<div class='card{' care' if care else ''}'><div class='figure'>{_e(value)}</div>"
+            f"<div class='what'>{_e(title)}</div>"
+            + f"<div class='change'>{_e(f'{change} vs previous period' if change else no_change)}</div>"
+            + (f"<div class='caution'>read with care: {_e(care)}</div>" if care else "")
+            + "</div>"
         )
-        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
-    axes.set_xlabel("month opened")
-    axes.set_ylabel("pull requests by outsiders")
-    axes.legend(loc="lower left", bbox_to_anchor=(0, 1.0), frameon=False, ncols=3)
-    _whole_numbers(axes)
-    return _svg(figure, "pr-outcomes", "External pull requests by month opened, and what became of them")
+    return f"<div class='cards'>{''.join(cells)}</div>"
 
 
-def _list_section(report: Report, name: str, empty: str) -> str:
-    """The list `name` (a key of LISTS): its first SHOWN items under its true count (the whole list:
-    `report.py --list`)."""
-    attribute, title = LISTS[name]
-    lines: list[ItemLine] = getattr(report, attribute)
-    if not lines:
-        return f"<section><h2>{html.escape(title)}</h2><p class='none'>{html.escape(empty)}</p></section>"
-    rows = "".join(
-        "<tr>"
-        f"<td class='repo'>{html.escape(line.repo)}</td>"
-        f"<td><a href='{html.escape(line.url)}'>#{line.number} {html.escape(line.title)}</a></td>"
-        f"<td>{html.escape(line.author or '')}</td>"
-        f"<td class='num'>{hours_text(line.hours) if line.hours else ''}</td>"
-        f"<td>{html.escape(line.labels or '')}</td>"
-        f"<td>{html.escape(line.why)}</td></tr>"
-        for line in lines[:SHOWN]
-    )
+def _headline_tables(report: Report) -> str:
+    """The per-repo tables; a cell to read with care is marked, its reason in its title and under the table."""
+    out = []
+    for title, columns, cells in TABLES:
+        head = "".join(f"<th>{_e(c)}</th>" for c in columns)
+        rows = []
+        for h in report.headlines:
+            tds = []
+            for column, cell in zip(columns, cells(h), strict=True):
+                care = h.cautions.get(column)
+                if column == "repo" and h.scope != "all repos":
+                    cell_html = f"<a href='#{_anchor(h.scope)}'>{_e(cell)}</a>"
+                else:
+                    cell_html = _e(cell)
+                if care:
+                    tds.append(f"<td class='care' title='read with care: {_e(care)}'>{cell_html}*</td>")
+                else:
+                    tds.append(f"<td>{cell_html}</td>")
+            rows.append(f"<tr>{''.join(tds)}</tr>")
+        out.append(
+            f"<h3>{_e(title)}</h3><div class='scroll'><table class='headline'><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table></div>"
+        )
+    flagged = "".join(f"<li>{_e(h.scope)}: {_e(', '.join(h.flags))}</li>" for h in report.headlines if h.flags)
+    care = f"<p class='flags'>* read with care:</p><ul class='flags'>{flagged}</ul>" if flagged else ""
     return (
-        f"<section><h2>{html.escape(list_heading(title, lines))}</h2>"
-        f"<p class='definition'>{html.escape(DEFINITIONS[title].capitalize())}.</p>"
+        f"<section id='per-repo'><h2>Per repo</h2>{''.join(out)}{care}<p class='definition'>{_e(LEGEND)}.</p></section>"
+    )
+
+
+def _rows(lines: list[ItemLine]) -> str:
+    return "".join(
+        "<tr>"
+        f"<td class='repo'>{_e(line.repo)}</td>"
+        f"<td><a href='{_e(line.url)}'>#{line.number} {_e(line.title)}</a></td>"
+        f"<td>{_e(line.author or '')}</td>"
+        f"<td class='num'>{hours_text(line.hours) if line.hours else ''}</td>"
+        f"<td>{_e(line.labels or '')}</td>"
+        f"<td>{_e(line.why)}</td></tr>"
+        for line in lines
+    )
+
+
+def _item_table(lines: list[ItemLine]) -> str:
+    return (
         "<div class='scroll'><table class='list'>"
         "<thead><tr><th>repo</th><th>item</th><th>author</th><th>waiting</th><th>labels</th><th>why</th></tr>"
-        f"</thead><tbody>{rows}</tbody></table></div></section>"
+        f"</thead><tbody>{_rows(lines)}</tbody></table></div>"
     )
+
+
+def _list_section(report: Report, name: str) -> str:
+    """The list `name` (a key of LISTS): its first SHOWN items under its true count (the whole list:
+    `report.py --list`)."""
+    lines: list[ItemLine] = getattr(report, LISTS[name][0])
+    title = list_title(report, name)
+    if not lines:
+        return f"<section id='list-{name}'><h2>{_e(title)}</h2><p class='none'>{_e(EMPTY_LISTS[name])}</p></section>"
+    more = (
+        f"<p class='none'>The whole list: <code>python report.py --list {name}</code></p>" if len(lines) > SHOWN else ""
+    )
+    return (
+        f"<section id='list-{name}'><h2>{_e(list_heading(title, lines))}</h2>"
+        f"<p class='definition'>{_e(list_definition(report, name))}</p>"
+        f"{_item_table(lines[:SHOWN])}{more}</section>"
+    )
+
+
+def _people_section(report: Report) -> str:
+    """Who answers, newcomers, and how long items sit in state labels."""
+    if report.members_synced_at is None:
+        return ""
+    timers = "".join(f"<li>{_e(label_text(timer))}</li>" for timer in report.label_timers)
+    sitting = "".join(
+        f"<h3>Sitting longest in {_e(label)} ({len(lines)})</h3>{_item_table(lines[:SHOWN])}"
+        for label, lines in report.sitting_in_label.items()
+        if lines
+    )
+    return (
+        "<section id='people'><h2>Who answers, who comes back, what sits</h2>"
+        f"<p><b>First replies by maintainer:</b> {_e(responders_text(report))}.</p>"
+        f"<p><b>Newcomers:</b> {_e(newcomers_text(report))}.</p>"
+        + (f"<p><b>Time in label</b> (LABEL_TIMERS):</p><ul>{timers}</ul>{sitting}" if report.label_timers else "")
+        + "</section>"
+    )
+
+
+def _repo_sections(report: Report) -> str:
+    """One section per repo: its figures with their change, its weeks, and what waits on it."""
+    out = []
+    for headline in report.headlines[:-1]:
+        weeks = report.weekly.get(headline.scope, [])
+        week_rows = "".join(
+            f"<tr><td>{_e(w.week)}</td><td class='num'>{_e(hours_text(w.median_first_reply_hours))}</td>"
+            f"<td class='num'>{_e(hours_text(w.median_first_response_hours))}</td>"
+            f"<td class='num'>{w.waiting_at_end}</td><td class='num'>{w.external_prs_merged}</td></tr>"
+            for w in weeks
+        )
+        weekly = (
+            "<div class='scroll'><table class='weeks'><thead><tr><th>week (Monday)</th><th>median 1st reply</th>"
+            "<th>median 1st response</th><th>waiting at its end</th><th>ext PRs merged</th></tr></thead>"
+            f"<tbody>{week_rows}</tbody></table></div>"
+            if weeks
+            else ""
+        )
+        waiting = [line for line in report.waiting_on_us if line.repo == headline.scope]
+        items = (
+            f"<h3>Waiting on us ({len(waiting)}, oldest {min(len(waiting), REPO_ITEMS)})</h3>"
+            + _item_table(waiting[:REPO_ITEMS])
+            if waiting
+            else "<p class='none'>Nothing waits on us here.</p>"
+        )
+        out.append(
+            f"<section class='repo' id='{_anchor(headline.scope)}'><h2>{_e(headline.scope)}</h2>"
+            f"{_cards(report, headline)}{weekly}{items}<p><a href='#top'>back to the top</a></p></section>"
+        )
+    return "".join(out)
+
+
+def _charts(report: Report) -> str:
+    drawn = []
+    if report.weekly.get("all repos"):
+        drawn += [charts.weekly_median_chart(report), charts.waiting_trend_chart(report)]
+    if report.backlog_by_age:
+        drawn.append(charts.backlog_chart(report))
+    if report.pr_outcomes_by_month:
+        drawn.append(charts.pr_outcomes_chart(report))
+    if report.responders:
+        drawn.append(charts.responders_chart(report))
+    if any(timer.stays.observed for timer in report.label_timers):
+        drawn.append(charts.label_time_chart(report))
+    return "".join(drawn)
 
 
 STYLE = """
@@ -174,51 +213,36 @@ body{font-family:system-ui,sans-serif;margin:1.5em auto;max-width:1200px;padding
 td,th{border:1px solid #ccc;padding:3px 8px;vertical-align:top}th{background:#f4f4f4;text-align:left}
 td.num,table.headline td:not(:first-child){text-align:right;white-space:nowrap}
 td.repo,table.headline td:first-child{white-space:nowrap}
+td.care{background:#fff6e0}
+.cards{display:flex;flex-wrap:wrap;gap:.6em;margin:1em 0}
+.card{flex:1 1 10em;border:1px solid #ccc;border-radius:6px;padding:.5em .8em}
+.card .figure{font-size:1.6em;font-weight:bold}.card .what{color:#444}.card .change{color:#666;font-size:.85em}
+.card.care{border-color:#e0a000}.card .caution{color:#a05a00;font-size:.85em}
 .chart{margin:1.5em 0}.chart figcaption{font-weight:bold;margin-bottom:.3em}.chart svg{width:100%;height:auto}
 .note{background:#fff6e0;border-left:4px solid #e0a000;padding:.4em .8em}.none{color:#666}
-.flags{color:#a05a00;font-size:.9em}
+.flags{color:#a05a00;font-size:.9em}.definition{color:#444;font-size:.9em}
+section.repo{border-top:2px solid #ddd;margin-top:2em}
 """
 
 
 def as_html(report: Report) -> str:
     if report.empty_because:
         body = (
-            f"<h1>How outside contributors are treated</h1><p class='note'>Nothing to report: "
-            f"{html.escape(report.empty_because)}.</p>"
+            f"<h1 id='top'>How outside contributors are treated</h1><p class='note'>Nothing to report: "
+            f"{_e(report.empty_because)}.</p>"
         )
         return _page(body)
     header, *rest = header_lines(report)
-    facts = "".join(f"<li>{html.escape(line)}</li>" for line in rest[:4])
-    notes = "".join(f"<p class='note'>{html.escape(line)}</p>" for line in report.notes)
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in COLUMNS)
-    body_rows = "".join(
-        "<tr>"
-        + "".join(f"<td>{html.escape(cell)}</td>" for cell in headline_cells(h))
-        + "</tr>"
-        + (
-            f"<tr><td colspan='{len(COLUMNS)}' class='flags'>read with care: "
-            f"{html.escape(', '.join(h.flags))}</td></tr>"
-            if h.flags
-            else ""
-        )
-        for h in report.headlines
-    )
-    charts = []
-    if report.weekly_median_hours:
-        charts.append(weekly_median_chart(report))
-    if report.backlog_by_age:
-        charts.append(backlog_chart(report))
-    if report.pr_outcomes_by_month:
-        charts.append(pr_outcomes_chart(report))
+    facts = "".join(f"<li>{_e(line)}</li>" for line in rest if line not in report.notes)
+    notes = "".join(f"<p class='note'>{_e(line)}</p>" for line in report.notes)
     body = (
-        f"<h1>How outside contributors are treated</h1><p>{html.escape(header)}</p><ul>{facts}</ul>{notes}"
-        f"<div class='scroll'><table class='headline'><thead><tr>{head}</tr></thead><tbody>{body_rows}</tbody>"
-        "</table></div>"
-        + _list_section(report, "waiting", "Nothing waits on a maintainer.")
-        + _list_section(report, "beyond-sla", "Nothing waits beyond the SLA.")
-        + "".join(charts)
-        + _list_section(report, "trending", "No open issue had outside activity this week.")
-        + _list_section(report, "external-prs", "No external PR is open.")
+        f"<h1 id='top'>How outside contributors are treated</h1><p>{_e(header)}</p>"
+        f"{_cards(report, report.overall)}<ul>{facts}</ul>{notes}"
+        + _charts(report)
+        + "".join(_list_section(report, name) for name in SHOWN_LISTS)
+        + _people_section(report)
+        + _headline_tables(report)
+        + _repo_sections(report)
     )
     return _page(body)
 

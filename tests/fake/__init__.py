@@ -15,6 +15,7 @@ from tests.fake.payloads import (
     reviewed,
     served,
     ts,
+    unlabeled,
     user,
 )
 from tests.fake.server import serve
@@ -33,5 +34,6 @@ __all__ = [
     "serve",
     "served",
     "ts",
+    "unlabeled",
     "user",
 ]

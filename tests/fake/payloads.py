@@ -164,6 +164,10 @@ def labeled(event_id: int, actor: dict, created: str, name: str) -> dict:
     }
 
 
+def unlabeled(event_id: int, actor: dict, created: str, name: str) -> dict:
+    return {**labeled(event_id, actor, created, name), "node_id": f"UNLE_{event_id}", "event": "unlabeled"}
+
+
 def closed(event_id: int, actor: dict, created: str) -> dict:
     """A `closed` event, as the issue events listing and the timeline carry it."""
     return {
