@@ -18,10 +18,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from chalicelib import jobs
 from chalicelib.cli import configure_cli_logging, day
-from chalicelib.config import UNAUTHENTICATED_WARNING, ConfigError, get_db_url, get_github_token, get_settings
+from chalicelib.config import UNAUTHENTICATED_WARNING, ConfigError, get_db_url, get_settings
 from chalicelib.context import Deadline
 from chalicelib.db import create_db_session
 from chalicelib.github import GitHubAPI, GitHubAPIError
+from chalicelib.github.app_auth import github_credentials
 from chalicelib.history import KINDS, BackfillPlan, WindowDone, estimate, load_coverage
 from chalicelib.runner import JobCouldNotStart, JobFailed, RunInputs, run_job
 
@@ -191,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     progress = None
     try:
         settings = get_settings()
-        token = get_github_token(quiet=args.unauthenticated)
+        token = github_credentials(settings, quiet=args.unauthenticated)
         if token is None and not args.unauthenticated:
             raise BadInput(
                 UNAUTHENTICATED_WARNING.replace("calling GitHub unauthenticated", "refusing to backfill")

@@ -132,6 +132,12 @@ def _switch(raw: str, name: str) -> bool:
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
 
+def _digits(raw: str, name: str) -> str:
+    if not raw.isdigit():
+        raise ConfigError(f"{name} must be GitHub's numeric id (the App's settings page shows it), got {raw!r}")
+    return raw
+
+
 def _bucket(raw: str, name: str) -> str:
     """An S3 bucket name as S3 allows it (3-63 lowercase letters, digits, dots and hyphens), not a URL or ARN."""
     if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", raw):
@@ -156,11 +162,12 @@ PARSERS: dict[str, Callable[[str, str], Any]] = {
     "sla basis": _choice("first_reply", "first_response"),
     "switch": _switch,
     "bucket": _bucket,
+    "id": _digits,
 }
 
 
 # What an unset setting of a kind holds when its default is empty.
-EMPTY = {"text": "", "names": (), "bucket": ""}
+EMPTY = {"text": "", "names": (), "bucket": "", "id": ""}
 
 
 def setting(env_name: str, kind: str, default: str) -> Any:
@@ -196,6 +203,8 @@ class Settings:
     exclude_users: tuple[str, ...] = setting("EXCLUDE_USERS", "names", "")
     digest_responders: bool = setting("DIGEST_RESPONDERS", "switch", "true")
     report_bucket: str = setting("REPORT_BUCKET", "bucket", "")
+    app_id: str = setting("GITHUB_APP_ID", "id", "")
+    app_installation_id: str = setting("GITHUB_APP_INSTALLATION_ID", "id", "")
 
     @property
     def all_repos(self) -> bool:
@@ -411,3 +420,21 @@ def get_report_signer() -> tuple[str, str] | None:
             f"{source} must be ACCESS_KEY_ID:SECRET_ACCESS_KEY (an IAM user's key that may read the page)"
         )
     return key_id.strip(), secret_key.strip()
+
+
+def get_app_private_key() -> str:
+    """The GitHub App's private key (PEM): the SecureString /contributor-metrics/{stage}/app_private_key in Lambda,
+    the file GITHUB_APP_PRIVATE_KEY_FILE names everywhere else."""
+    if in_lambda():
+        key, _ = secret("app_private_key", "GITHUB_APP_PRIVATE_KEY")
+        return key or ""
+    path = environment().get("GITHUB_APP_PRIVATE_KEY_FILE", "").strip()
+    if not path:
+        raise ConfigError(
+            "GITHUB_APP_ID is set but GITHUB_APP_PRIVATE_KEY_FILE is not: name the .pem file GitHub generated for "
+            "the App"
+        )
+    try:
+        return Path(path).expanduser().read_text()
+    except OSError as error:
+        raise ConfigError(f"GITHUB_APP_PRIVATE_KEY_FILE={path}: cannot read it ({error.strerror})") from None

@@ -15,11 +15,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from .alerts import send_failure_alert
-from .config import ConfigError, Settings, get_db_url, get_github_token, get_settings, in_lambda
+from .config import ConfigError, Settings, get_db_url, get_settings, in_lambda
 from .context import Deadline, JobContext, RunReport
 from .db import create_db_session, get_engine, upgrade_database
 from .error_text import describe
 from .github import GitHubAPI, GitHubAPIError, OutOfTime
+from .github.app_auth import github_credentials
 from .jobs import JOBS
 from .models import JobRun
 from .state import progress_mark
@@ -49,8 +50,11 @@ class JobCouldNotStart(JobFailed):
     """The job never began: its configuration, secrets or database were not usable."""
 
 
-def build_api(settings: Settings, token: str | None, deadline: Deadline) -> GitHubAPI:
-    return GitHubAPI(settings.api_url, token, pool_size=settings.timeline_workers + 2, time_left=deadline.remaining)
+def build_api(settings: Settings, credentials, deadline: Deadline) -> GitHubAPI:
+    """The run's client, with a token or an App installation (`github_credentials`)."""
+    return GitHubAPI(
+        settings.api_url, credentials, pool_size=settings.timeline_workers + 2, time_left=deadline.remaining
+    )
 
 
 def configured_repos(settings: Settings, api: GitHubAPI, report: RunReport) -> tuple[str, ...]:
@@ -159,7 +163,7 @@ def _start(name: str, inputs: RunInputs, lambda_context, deadline: Deadline | No
         settings = settings or get_settings()
         db_url = db_url or get_db_url()
         deadline = deadline or Deadline.for_run(lambda_context, settings.local_time_budget.total_seconds())
-        api = inputs.api or build_api(settings, get_github_token(quiet=inputs.quiet_without_token), deadline)
+        api = inputs.api or build_api(settings, github_credentials(settings, inputs.quiet_without_token), deadline)
         upgrade_database(db_url)
         session = create_db_session(db_url)
         row = JobRun(job=name, stage=settings.stage, started_at=_now(), status="running")

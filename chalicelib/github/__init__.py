@@ -1,7 +1,8 @@
 """The one GitHub client, by concern: `transport` (auth, the token's one origin, redirects, retries, rate limits
 through `limits`, the deadline, pagination), `client` (every endpoint the app calls, as a `GitHubAPI` method),
 `walks` (repo listings that record what they proved), `reviews` (the GraphQL reviews query and its reshaping),
-`windows` (search windows), `errors`. Import from here; no URL is built outside this package."""
+`windows` (search windows), `app_auth` (a token, or a GitHub App's installation token), `errors`. Import from
+here; no URL is built outside this package."""
 
 from .client import SEARCH_RESULT_CAP, GitHubAPI, IssueLocation, TimelinePage
 from .errors import ForeignURL, GitHubAPIError, IncompleteSearch, OutOfTime

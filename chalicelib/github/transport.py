@@ -7,12 +7,12 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import requests
 
+from .answers import GraphQLResult, Response
 from .errors import ForeignURL, GitHubAPIError, OutOfTime
 from .limits import RateLimits, RequestStats
 
@@ -31,51 +31,15 @@ MAX_PAGES = 1000
 _TRANSIENT_GRAPHQL = re.compile(r"timeout|timed out|something went wrong|try again", re.IGNORECASE)
 
 
-@dataclass
-class Response:
-    status: int
-    url: str
-    data: Any
-    headers: requests.structures.CaseInsensitiveDict
-    links: dict[str, dict[str, str]]
+def _credentials(token):
+    """A token string becomes a StaticToken; credentials (an App installation) are kept; None stays None."""
+    if token is None or token == "":
+        return None
+    if isinstance(token, str):
+        from .app_auth import StaticToken
 
-    @property
-    def not_modified(self) -> bool:
-        return self.status == 304
-
-    @property
-    def etag(self) -> str | None:
-        return self.headers.get("ETag")
-
-    @property
-    def next_url(self) -> str | None:
-        return self.links.get("next", {}).get("url")
-
-
-@dataclass
-class GraphQLResult:
-    """A GraphQL answer: the `data` GitHub resolved and the `errors` beside it (each with its `path`)."""
-
-    data: dict
-    errors: list[dict] = field(default_factory=list)
-
-    def failed(self, field_name: str) -> dict[int, str]:
-        """Entries of the list `field_name` that an error concerns (index -> GitHub's message)."""
-        found: dict[int, str] = {}
-        for error in self.errors:
-            index = _entry_of(error)
-            if index is not None and error["path"][0] == field_name:
-                found.setdefault(index, f"{error.get('type') or 'error'}: {error.get('message', '')}")
-        return found
-
-    def unplaced(self) -> list[str]:
-        """Messages of errors that name no list entry (the caller warns of them)."""
-        return [str(error.get("message", error)) for error in self.errors if _entry_of(error) is None]
-
-
-def _entry_of(error: dict) -> int | None:
-    path = error.get("path")
-    return path[1] if isinstance(path, list) and len(path) >= 2 and isinstance(path[1], int) else None
+        return StaticToken(token)
+    return token
 
 
 class _Unreachable(Exception):
@@ -105,7 +69,7 @@ class Transport:
     def __init__(
         self,
         base_url: str = "https://api.github.com",
-        token: str | None = None,
+        token=None,
         *,
         timeout: float = 30.0,
         max_retries: int = 5,
@@ -122,7 +86,7 @@ class Transport:
         self.backoff_cap = backoff_cap
         self.sleep = sleep or time.sleep
         self.clock = clock or time.time
-        self.token = token
+        self.credentials = _credentials(token)
         self.stats = RequestStats()
         self.limits = RateLimits(self.clock)
         self.time_left = time_left
@@ -139,8 +103,11 @@ class Transport:
                 "User-Agent": "contributor-metrics",
             }
         )
-        if token:
-            self.session.headers["Authorization"] = f"Bearer {token}"
+
+    @property
+    def token(self) -> str | None:
+        """The token held now (to hide it in error text); None unauthenticated."""
+        return self.credentials.known() if self.credentials else None
 
     def url(self, path_or_url: str) -> str:
         """The absolute URL of a path, or the URL itself when it is on the configured API's origin."""
@@ -191,7 +158,7 @@ class Transport:
         """Any request with every rule of the client: sent (redirects followed), asked again while GitHub says
         to wait or fails on its side, then answered or raised."""
         url = self.url(path_or_url)
-        attempt = 0
+        attempt, renewed = 0, False
         while True:
             try:
                 raw, answered = self._send_handling_redirects(
@@ -199,6 +166,11 @@ class Transport:
                 )
             except _Unreachable as failure:
                 attempt = self._retry_or_raise(attempt, None, failure.url, failure.why)
+                continue
+            if raw.status_code == 401 and self.credentials and self.credentials.renewable and not renewed:
+                log.info("GitHub answered 401 for %s: renewing the installation token once", shown_url(answered))
+                self.credentials.renew()
+                renewed = True
                 continue
             wait = self.limits.secondary_wait(raw.status_code, raw.headers, _message(raw))
             if wait is not None:
@@ -242,7 +214,7 @@ class Transport:
                 url,
                 params=params,
                 json=json_body,
-                headers={"If-None-Match": etag} if etag else None,
+                headers=self._request_headers(etag),
                 timeout=allowed,
                 allow_redirects=False,
                 stream=True,
@@ -262,6 +234,13 @@ class Transport:
         if body is None:
             raise GitHubAPIError(raw.status_code, shown_url(url), f"the answer is larger than {MAX_BODY_BYTES} bytes")
         return raw
+
+    def _request_headers(self, etag: str | None) -> dict[str, str]:
+        """Auth (the current token: an App's is renewed before it expires) and the conditional-request tag."""
+        headers = {"If-None-Match": etag} if etag else {}
+        if self.credentials:
+            headers["Authorization"] = f"Bearer {self.credentials.current()}"
+        return headers
 
     def graphql_url(self) -> str:
         """GitHub's GraphQL endpoint beside the REST one: /graphql, or /api/graphql on GitHub Enterprise Server."""

@@ -7,6 +7,8 @@ republishes github/rest-api-description) with `npm pack`, then writes beside thi
 - `github-schema.graphql`: the schema as published;
 - `github-openapi.json`: the operations of the REST paths the client calls (`CLIENT_PATHS`), with every
   component they reference, from `generated/api.github.com.json` (the whole description is 13 MB);
+- `webhooks-examples.json`: the example deliveries of `@octokit/webhooks-examples` for the events the webhook
+  consumer handles (`WEBHOOK_EVENTS`), as GitHub documents them;
 - `SOURCES.json`: package, version and date of each copy.
 A path added to the client must be added to `CLIENT_PATHS` and this script run again, or the fake refuses it.
 """
@@ -23,6 +25,17 @@ from pathlib import Path
 HERE = Path(__file__).parent
 SCHEMA_PACKAGE = "@octokit/graphql-schema"
 OPENAPI_PACKAGE = "@octokit/openapi"
+WEBHOOKS_PACKAGE = "@octokit/webhooks-examples"
+WEBHOOK_EVENTS = (
+    "ping",
+    "issues",
+    "pull_request",
+    "issue_comment",
+    "pull_request_review",
+    "member",
+    "organization",
+    "repository",
+)
 CLIENT_PATHS = (
     "/search/issues",
     "/orgs/{org}/repos",
@@ -33,6 +46,12 @@ CLIENT_PATHS = (
     "/repos/{owner}/{repo}/issues/{issue_number}",
     "/repos/{owner}/{repo}/issues/{issue_number}/timeline",
     "/repos/{owner}/{repo}/pulls/{pull_number}/reviews",
+    "/orgs/{org}/installation",
+    "/app/installations/{installation_id}/access_tokens",
+    "/app/hook/deliveries",
+    "/app/hook/deliveries/{delivery_id}/attempts",
+    "/orgs/{org}/hooks/{hook_id}/deliveries",
+    "/orgs/{org}/hooks/{hook_id}/deliveries/{delivery_id}/attempts",
 )
 
 
@@ -87,6 +106,10 @@ def main() -> None:
         (HERE / "github-schema.graphql").write_text((schema_dir / "schema.graphql").read_text())
         description = json.loads((openapi_dir / "generated" / "api.github.com.json").read_text())
         (HERE / "github-openapi.json").write_text(json.dumps(trimmed_openapi(description), indent=1) + "\n")
+        webhooks_version, webhooks_dir = npm_pack(WEBHOOKS_PACKAGE, Path(scratch))
+        examples = json.loads((webhooks_dir / "api.github.com" / "index.json").read_text())
+        kept = {entry["name"]: entry["examples"] for entry in examples if entry["name"] in WEBHOOK_EVENTS}
+        (HERE / "webhooks-examples.json").write_text(json.dumps(kept, indent=1, sort_keys=True) + "\n")
     sources = {
         "github-schema.graphql": {"package": SCHEMA_PACKAGE, "version": schema_version, "file": "schema.graphql"},
         "github-openapi.json": {
@@ -95,11 +118,20 @@ def main() -> None:
             "file": "generated/api.github.com.json",
             "kept": "the operations of CLIENT_PATHS and the components they reference",
         },
+        "webhooks-examples.json": {
+            "package": WEBHOOKS_PACKAGE,
+            "version": webhooks_version,
+            "file": "api.github.com/index.json",
+            "kept": "the examples of WEBHOOK_EVENTS, by event name",
+        },
         "refreshed": today,
         "by": "python -m tests.contract.refresh",
     }
     (HERE / "SOURCES.json").write_text(json.dumps(sources, indent=2) + "\n")
-    print(f"{SCHEMA_PACKAGE} {schema_version}, {OPENAPI_PACKAGE} {openapi_version}, refreshed {today}")
+    print(
+        f"{SCHEMA_PACKAGE} {schema_version}, {OPENAPI_PACKAGE} {openapi_version}, {WEBHOOKS_PACKAGE} "
+        f"{webhooks_version}, refreshed {today}"
+    )
 
 
 if __name__ == "__main__":

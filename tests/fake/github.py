@@ -68,6 +68,7 @@ class FakeGitHub:
     hidden_from_listings: set[int] = field(default_factory=set)  # event ids only the timelines show
     contract_violations: list[str] = field(default_factory=list)
     contract_sample: int | None = None  # check only the first N answers per operation and status (benchmarks)
+    app: object = None  # a FakeApp: then every request needs its installation token (App endpoints, the JWT)
     _contract_seen: Counter = field(default_factory=Counter, repr=False)
 
     # --- building the scenario -------------------------------------------------------------------------------
@@ -119,9 +120,11 @@ class FakeGitHub:
                 self.requests["failed"] += 1
                 return status, {}, json.dumps({"message": self.failure_message or f"fake failure {status}"})
         if path == "/graphql":
-            return self._answer(method, url, path, query, headers, body)
+            refused = self.app.answer(method, path, headers) if self.app else None
+            return refused or self._answer(method, url, path, query, headers, body)
         self.contract_violations += contract.request_errors(method, path, query)
-        status, answer_headers, answer = self._answer(method, url, path, query, headers, body)
+        refused_or_app = self.app.answer(method, path, headers) if self.app else None
+        status, answer_headers, answer = refused_or_app or self._answer(method, url, path, query, headers, body)
         key = (contract.template_of(path), status)
         self._contract_seen[key] += 1
         if self.contract_sample is None or self._contract_seen[key] <= self.contract_sample:
@@ -466,3 +469,4 @@ class FakeGitHub:
 
         mock.add_callback("GET", re.compile(re.escape(self.api) + r"/.*"), callback=callback)
         mock.add_callback("POST", re.compile(re.escape(self.api) + r"/graphql"), callback=callback_with_body)
+        mock.add_callback("POST", re.compile(re.escape(self.api) + r"/app/.*"), callback=callback_with_body)
