@@ -1,17 +1,22 @@
-"""contributor-metrics: scheduled Lambda functions that copy a GitHub org's activity into PostgreSQL.
+"""contributor-metrics: scheduled Lambda functions that copy a GitHub org's activity into PostgreSQL, and the
+webhook route and queue consumer that bring changes in as they happen.
 
 `python app.py every_30_min|nrt_events|daily` runs one job once, locally.
 """
 
 import argparse
+import json
 import logging
+import os
 import sys
 
-from chalice import Chalice
+from chalice import Chalice, Response
 
 from chalicelib.cli import configure_cli_logging
 from chalicelib.jobs import JOBS
 from chalicelib.runner import JobFailed, RunInputs, run_job
+from chalicelib.webhooks import queue_name, receive
+from chalicelib.webhooks.consumer import consume
 
 app = Chalice(app_name="contributor-metrics")
 app.log.setLevel(logging.INFO)
@@ -31,6 +36,25 @@ def nrt_events(event):
 @app.schedule("cron(0 5 * * ? *)")
 def daily(event):
     run_job("daily", lambda_context=event.context)
+
+
+# The queue is the stage's own; chalice reads this file once when it packages or deploys, so deploy with the
+# stage in the environment too: `STAGE=prod chalice deploy --stage prod` (docs/deploy.md).
+WEBHOOK_QUEUE = queue_name(os.environ.get("STAGE", "dev"))
+# Deliveries applied at once: a bound on the database connections the consumer opens (and on GitHub requests).
+WEBHOOK_CONCURRENCY = 5
+
+
+@app.route("/github/webhook", methods=["POST"], content_types=["application/json"])
+def github_webhook():
+    request = app.current_request
+    status, answer = receive(request.headers, request.raw_body)
+    return Response(body=json.dumps(answer), status_code=status, headers={"Content-Type": "application/json"})
+
+
+@app.on_sqs_message(queue=WEBHOOK_QUEUE, batch_size=10, maximum_concurrency=WEBHOOK_CONCURRENCY)
+def apply_webhooks(event):
+    consume([record.body for record in event], lambda_context=event.context)
 
 
 EXAMPLES = """examples:

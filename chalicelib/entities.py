@@ -182,6 +182,11 @@ def _event_when_and_who(payload: dict) -> dict:
     }
 
 
+def comment_as_event(comment: dict) -> dict:
+    """An issue comment (from the comments listing or a webhook) as the timeline's `commented` event."""
+    return {**comment, "event": "commented", "actor": comment.get("user")}
+
+
 def event_row(payload: dict, parent: Parent | None = None) -> dict:
     """A timeline event of the stored item `parent`."""
     issue = parent or {}

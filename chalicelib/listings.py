@@ -25,7 +25,7 @@ from sqlalchemy import exists, func, or_, select
 
 from .config import Settings
 from .context import JobContext
-from .entities import EVENTS, TIMELINE_READS
+from .entities import EVENTS, TIMELINE_READS, comment_as_event
 from .github import REVIEW_BATCH
 from .load import load_streamed, put, rows_of, unit
 from .models import Event, Issue, PullRequest, TimelineRead, read_item_ids
@@ -139,7 +139,7 @@ def sync_repo_events(ctx: JobContext, repo: str, since: datetime) -> RepoListing
             for comment in walk:
                 item = by_number.get(_number(comment.get("issue_url"))) if isinstance(comment, dict) else None
                 if item is not None:
-                    yield rows_of(ctx, EVENTS, [{**comment, "event": "commented", "actor": comment.get("user")}], item)
+                    yield rows_of(ctx, EVENTS, [comment_as_event(comment)], item)
 
         load_streamed(ctx, EVENTS, comments())
         listing.comments_complete = walk.complete

@@ -253,6 +253,20 @@ class TransferCheck(Base):
     checked_at: Mapped[datetime | None] = mapped_column(DateTime, server_default=func.now())
 
 
+class WebhookDelivery(Base):
+    """A webhook delivery applied (or found nothing to store), by GitHub's `X-GitHub-Delivery`: the consumer applies
+    each once, so SQS's at-least-once and GitHub's redeliveries change nothing twice."""
+
+    __tablename__ = "webhook_deliveries"
+
+    delivery_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event: Mapped[str] = mapped_column(String(60))
+    action: Mapped[str | None] = mapped_column(String(60))
+    repo: Mapped[str | None] = mapped_column(String(200))
+    outcome: Mapped[str] = mapped_column(String(40))
+    applied_at: Mapped[datetime | None] = mapped_column(DateTime, server_default=func.now())
+
+
 class JobRun(Base):
     """One row per job run: `SELECT max(finished_at) FROM job_runs WHERE job = ... AND status = 'ok'`."""
 

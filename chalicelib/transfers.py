@@ -23,11 +23,11 @@ RECHECK_MOVED_AFTER = timedelta(hours=6)
 NO_TWIN = 0
 
 
-def _as_dict(obj) -> dict:
+def row_as_dict(obj) -> dict:
     return {column.name: getattr(obj, column.name) for column in obj.__table__.columns}
 
 
-def _delete_item(ctx: JobContext, model, item_id: int) -> None:
+def delete_item(ctx: JobContext, model, item_id: int) -> None:
     ctx.session.execute(delete(Event).where(Event.issue_id == item_id))
     ctx.session.execute(delete(EventPoll).where(EventPoll.id == item_id))
     ctx.session.execute(delete(TimelineRead).where(TimelineRead.item_id == item_id))
@@ -47,7 +47,7 @@ def apply_location(ctx: JobContext, model, old, check: IssueLocation, twin_id: i
     repo we do not track is recorded as transferred and retired at once: nothing would ever store its twin."""
     with unit(ctx) as session:
         if check.outcome == "gone":
-            _delete_item(ctx, model, old.id)
+            delete_item(ctx, model, old.id)
             ctx.report.count("removed")
             log.warning("%s answers %s: deleted on GitHub, removed with its events", old.url, check.status)
             return "removed"
@@ -64,8 +64,8 @@ def apply_location(ctx: JobContext, model, old, check: IssueLocation, twin_id: i
             )
             _remember(ctx, old.id, twin_id, "moved_unstored")
             return "waiting"
-        put(ctx, TRANSFERS, [TRANSFERS.to_row(check.new_issue, _as_dict(old))])
-        _delete_item(ctx, model, old.id)
+        put(ctx, TRANSFERS, [TRANSFERS.to_row(check.new_issue, row_as_dict(old))])
+        delete_item(ctx, model, old.id)
         ctx.report.count("transferred")
         log.info("issue %s was transferred to %s", old.url, check.new_issue.get("url"))
         return "transferred"

@@ -43,6 +43,7 @@ CLIENT_PATHS = (
     "/repos/{owner}/{repo}",
     "/repos/{owner}/{repo}/issues/events",
     "/repos/{owner}/{repo}/issues/comments",
+    "/repos/{owner}/{repo}/issues/comments/{comment_id}",
     "/repos/{owner}/{repo}/issues/{issue_number}",
     "/repos/{owner}/{repo}/issues/{issue_number}/timeline",
     "/repos/{owner}/{repo}/pulls/{pull_number}/reviews",
