@@ -205,6 +205,7 @@ class Settings:
     report_bucket: str = setting("REPORT_BUCKET", "bucket", "")
     app_id: str = setting("GITHUB_APP_ID", "id", "")
     app_installation_id: str = setting("GITHUB_APP_INSTALLATION_ID", "id", "")
+    webhook_hook_id: str = setting("WEBHOOK_HOOK_ID", "id", "")
 
     @property
     def all_repos(self) -> bool:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from . import completeness, digest, history, items, listings, members, timelines, transfers
 from .config import Settings
 from .context import JobContext
+from .webhooks import redeliver
 
 
 def every_30_min(ctx: JobContext) -> None:
@@ -45,6 +46,7 @@ def daily(ctx: JobContext) -> None:
         check.removed, check.transferred = settled["removed"], settled["transferred"]
         completeness.record_check(ctx, repo, window, check)
     transfers.reconcile_transfers(ctx)
+    redeliver.redeliver_failed(ctx)
     digest.publish_and_send(ctx)
 
 

@@ -273,3 +273,48 @@ def test_the_consumer_runs_as_chalice_delivers_sqs_messages(queue, github, app_e
             "apply_webhooks", client.events.generate_sqs_event(queue_name=QUEUE, message_bodies=[body])
         )
     assert [d.delivery_id for d in rows(app_env, WebhookDelivery)] == ["d-s"]
+
+
+def days_ago(days: float) -> str:
+    from datetime import UTC, datetime, timedelta
+
+    return (datetime.now(UTC) - timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_daily_asks_the_org_hook_again_for_failed_deliveries_not_applied(queue, github, invoke, monkeypatch, app_env):
+    from tests.fake.app import HookLog
+
+    github.org_hook = HookLog()
+    github.org_hook.add("applied-later", days_ago(1), 503)
+    github.org_hook.add("lost", days_ago(1), 503)
+    github.org_hook.add("lost", days_ago(0.5), 504)
+    github.org_hook.add("fine", days_ago(1), 202)
+    github.org_hook.add("too-old", days_ago(4), 503)
+    deliver(queue, example("issues", "opened", github), "issues", "applied-later")
+    monkeypatch.setenv("WEBHOOK_HOOK_ID", str(github.org_hook_id))
+    monkeypatch.setenv("GITHUB_ORG", github.org)
+    monkeypatch.setenv("GITHUB_REPOS", "widgets")
+    from chalicelib import config
+
+    config.reset_caches()
+    invoke("daily")
+    lost = [d["id"] for d in github.org_hook.deliveries if d["guid"] == "lost"]
+    assert github.org_hook.redelivered == [lost[0]], "the newest failure of each lost delivery, once"
+
+
+def test_daily_asks_the_apps_hook_with_the_apps_jwt(queue, github, invoke, monkeypatch, app_env, tmp_path):
+    from tests.fake.app import FakeApp
+
+    github.app = FakeApp()
+    github.app.hook.add("lost", days_ago(1), 500)
+    key = tmp_path / "app.pem"
+    key.write_text(github.app.private_key_pem)
+    monkeypatch.setenv("GITHUB_APP_ID", github.app.app_id)
+    monkeypatch.setenv("GITHUB_APP_PRIVATE_KEY_FILE", str(key))
+    monkeypatch.setenv("GITHUB_ORG", github.org)
+    monkeypatch.setenv("GITHUB_REPOS", "widgets")
+    from chalicelib import config
+
+    config.reset_caches()
+    invoke("daily")
+    assert github.app.hook.redelivered == [1] and not github.app.jwt_refusals

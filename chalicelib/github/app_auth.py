@@ -99,10 +99,14 @@ class AppInstallation:
             self._fetch()
             return self._token
 
-    def _fetch(self) -> None:
+    def app_client(self, time_left: Callable[[], float] = lambda: float("inf")):
+        """A client that speaks as the App itself (its JWT), for the App's own endpoints (`/app/...`)."""
         from .transport import Transport
 
-        app = Transport(self.base_url, StaticToken(self.app_jwt()), clock=self.clock)
+        return Transport(self.base_url, StaticToken(self.app_jwt()), clock=self.clock, time_left=time_left)
+
+    def _fetch(self) -> None:
+        app = self.app_client()
         try:
             if self.installation_id is None:
                 found = app.get(f"/orgs/{self.org}/installation").data

@@ -40,19 +40,23 @@ class FakeApp:
     private_key_pem: str = ""
     tokens: dict[str, float] = field(default_factory=dict)  # installation token -> when it expires
     jwt_refusals: list[str] = field(default_factory=list)
+    hook: HookLog = None
     _public_key: object = None
 
     def __post_init__(self):
         self.private_key_pem, self._public_key = _key_pair()
+        self.hook = HookLog()
 
     def revoke_all(self) -> None:
         """Every token issued so far stops working (as when an App's tokens are revoked, or expire early)."""
         self.tokens.clear()
 
-    def answer(self, method: str, path: str, headers: dict) -> tuple[int, dict, str] | None:
+    def answer(self, method: str, path: str, headers: dict, query: dict | None = None) -> tuple[int, dict, str] | None:
         """The App endpoints' answers, a 401 for a request without a live token, or None to go on."""
         auth = {k.lower(): v for k, v in headers.items()}.get("authorization", "")
         bearer = auth.removeprefix("Bearer ").strip()
+        if path.startswith("/app/hook/deliveries"):
+            return self._with_jwt(bearer, lambda: self.hook.answer(method, path.removeprefix("/app/hook"), query or {}))
         if path == f"/orgs/{self.org}/installation" and method == "GET":
             return self._with_jwt(bearer, lambda: (200, self._installation()))
         if path == f"/app/installations/{self.installation_id}/access_tokens" and method == "POST":
@@ -100,3 +104,33 @@ class FakeApp:
         issued = contract.example("installation-token")
         issued.update(token=token, expires_at=datetime.fromtimestamp(expires, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
         return issued
+
+
+@dataclass
+class HookLog:
+    """A webhook's recent deliveries, as GitHub lists them (newest first), and the redeliveries asked of it."""
+
+    deliveries: list[dict] = field(default_factory=list)
+    redelivered: list[int] = field(default_factory=list)
+
+    def add(self, guid: str, delivered_at: str, status_code: int, event: str = "issues", action: str = "opened"):
+        delivery = contract.example("hook-delivery-items")[0]
+        delivery.update(
+            id=len(self.deliveries) + 1,
+            guid=guid,
+            delivered_at=delivered_at,
+            status_code=status_code,
+            status="OK" if status_code < 400 else "Invalid HTTP Response: 503",
+            event=event,
+            action=action,
+        )
+        self.deliveries.append(delivery)
+        self.deliveries.sort(key=lambda d: d["delivered_at"], reverse=True)
+
+    def answer(self, method: str, path: str, query: dict) -> tuple[int, dict]:
+        """`/deliveries` (filtered by `status`) or `/deliveries/{id}/attempts`, below the hook's path."""
+        if method == "POST" and path.endswith("/attempts"):
+            self.redelivered.append(int(path.split("/")[2]))
+            return 202, {}
+        failed = query.get("status") == "failure"
+        return 200, [d for d in self.deliveries if not failed or d["status_code"] >= 400]

@@ -69,6 +69,8 @@ class FakeGitHub:
     contract_violations: list[str] = field(default_factory=list)
     contract_sample: int | None = None  # check only the first N answers per operation and status (benchmarks)
     app: object = None  # a FakeApp: then every request needs its installation token (App endpoints, the JWT)
+    org_hook: object = None  # a HookLog: the org webhook `org_hook_id`'s deliveries
+    org_hook_id: int = 77
     _contract_seen: Counter = field(default_factory=Counter, repr=False)
 
     # --- building the scenario -------------------------------------------------------------------------------
@@ -123,7 +125,7 @@ class FakeGitHub:
             refused = self.app.answer(method, path, headers) if self.app else None
             return refused or self._answer(method, url, path, query, headers, body)
         self.contract_violations += contract.request_errors(method, path, query)
-        refused_or_app = self.app.answer(method, path, headers) if self.app else None
+        refused_or_app = self.app.answer(method, path, headers, query) if self.app else None
         status, answer_headers, answer = refused_or_app or self._answer(method, url, path, query, headers, body)
         key = (contract.template_of(path), status)
         self._contract_seen[key] += 1
@@ -144,6 +146,10 @@ class FakeGitHub:
             self.core_remaining = max(0, self.core_remaining - 1)
         if path == f"/orgs/{self.org}/members":
             return self._list(path, query, self.members)
+        hook = f"/orgs/{self.org}/hooks/{self.org_hook_id}"
+        if self.org_hook is not None and path.startswith(hook + "/deliveries"):
+            status, answer = self.org_hook.answer(method, path.removeprefix(hook), query)
+            return status, self._headers("core"), json.dumps(answer)
         if path == f"/orgs/{self.org}/repos":
             return self._list(path, query, [self.repository(repo, minimal=True) for repo in self.repos])
         repo_match = re.fullmatch(r"/repos/([^/]+)/([^/]+)", path)
@@ -470,3 +476,6 @@ class FakeGitHub:
         mock.add_callback("GET", re.compile(re.escape(self.api) + r"/.*"), callback=callback)
         mock.add_callback("POST", re.compile(re.escape(self.api) + r"/graphql"), callback=callback_with_body)
         mock.add_callback("POST", re.compile(re.escape(self.api) + r"/app/.*"), callback=callback_with_body)
+        mock.add_callback(
+            "POST", re.compile(re.escape(self.api) + r"/orgs/[^/]+/hooks/.*"), callback=callback_with_body
+        )
