@@ -101,9 +101,9 @@ class AppInstallation:
 
     def app_client(self, time_left: Callable[[], float] = lambda: float("inf")):
         """A client that speaks as the App itself (its JWT), for the App's own endpoints (`/app/...`)."""
-        from .transport import Transport
+        from .client import GitHubAPI
 
-        return Transport(self.base_url, StaticToken(self.app_jwt()), clock=self.clock, time_left=time_left)
+        return GitHubAPI(self.base_url, StaticToken(self.app_jwt()), clock=self.clock, time_left=time_left)
 
     def _fetch(self) -> None:
         app = self.app_client()

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urljoin
 
-from ..times import parsed
+from ..times import parse_timestamp, parsed
 from .errors import GitHubAPIError, IncompleteSearch
 from .reviews import REVIEW_BATCH, REVIEWS_QUERY, graphql_reviews, unusable
 from .transport import MAX_PAGES, PAGE_SIZE, Response, Transport, shown_url
@@ -215,6 +215,24 @@ class GitHubAPI(Transport):
             warn(f"reviews of {_pull_name(pull)} could not be read ({error}): left for its timeline")
             return None
         return [{**review, "state": (review.get("state") or "").lower(), "event": "reviewed"} for review in reviews]
+
+    # --- webhooks -------------------------------------------------------------------------------------------------
+    @staticmethod
+    def hook_path(org: str, hook_id: str | None = None) -> str:
+        """The App's own webhook (asked with the App's JWT), or the org webhook `hook_id` (with a token)."""
+        return f"/orgs/{org}/hooks/{hook_id}" if hook_id else "/app/hook"
+
+    def failed_hook_deliveries(self, hook: str, since: datetime) -> list[dict]:
+        """The hook's failed deliveries since `since`, newest first (GitHub lists them so; the walk stops there)."""
+        found = []
+        for delivery in self.paginate(f"{hook}/deliveries", {"status": "failure", "per_page": PAGE_SIZE}):
+            if parse_timestamp(delivery["delivered_at"]) < since:
+                break
+            found.append(delivery)
+        return found
+
+    def redeliver(self, hook: str, delivery_id: int) -> None:
+        self.request("POST", f"{hook}/deliveries/{delivery_id}/attempts")
 
 
 def _pull_name(pull: dict) -> str:

@@ -2,14 +2,14 @@
 last three days and asks GitHub to send again each one this app has not applied, so an outage of the route (or
 of SQS) costs a day's delay, not the data; polling stays on as the net under both.
 
-The hook is the App's (`/app/hook`, asked with the App's JWT) when GITHUB_APP_ID is set, or the org's
-(`/orgs/{org}/hooks/{WEBHOOK_HOOK_ID}`, asked with the token, which then needs `admin:org_hook`).
+The hook is the App's (asked with the App's JWT) when GITHUB_APP_ID is set, or the org webhook WEBHOOK_HOOK_ID
+(asked with the token, which then needs `admin:org_hook`).
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -17,6 +17,7 @@ from ..context import JobContext
 from ..github import GitHubAPIError
 from ..github.app_auth import AppInstallation
 from ..models import WebhookDelivery
+from ..times import parse_timestamp
 
 log = logging.getLogger(__name__)
 
@@ -29,21 +30,10 @@ def _hook(ctx: JobContext):
     """(the client to ask, the hook's path), or None when no hook is configured."""
     settings, credentials = ctx.settings, ctx.api.credentials
     if isinstance(credentials, AppInstallation):
-        return credentials.app_client(ctx.deadline.remaining), "/app/hook"
+        return credentials.app_client(ctx.deadline.remaining), ctx.api.hook_path(settings.org)
     if settings.webhook_hook_id:
-        return ctx.api, f"/orgs/{settings.org}/hooks/{settings.webhook_hook_id}"
+        return ctx.api, ctx.api.hook_path(settings.org, settings.webhook_hook_id)
     return None
-
-
-def failed_deliveries(client, hook: str, since: datetime) -> list[dict]:
-    """The hook's failed deliveries since `since`, newest first (GitHub lists them so; the walk stops there)."""
-    found = []
-    for delivery in client.paginate(f"{hook}/deliveries", {"status": "failure"}):
-        delivered = datetime.fromisoformat(delivery["delivered_at"].replace("Z", "+00:00"))
-        if delivered < since:
-            break
-        found.append(delivery)
-    return found
 
 
 def _applied(ctx: JobContext, guids: list[str]) -> set[str]:
@@ -63,14 +53,14 @@ def redeliver_failed(ctx: JobContext) -> int:
         return 0
     client, path = hook
     try:
-        failed = failed_deliveries(client, path, ctx.started - LOOKBACK)
+        failed = client.failed_hook_deliveries(path, parse_timestamp(ctx.started - LOOKBACK))
         applied = _applied(ctx, sorted({d["guid"] for d in failed}))
         asked, seen = 0, set()
         for delivery in failed:
             if delivery["guid"] in applied | seen or asked >= MAX_REDELIVERIES:
                 continue
             seen.add(delivery["guid"])
-            client.request("POST", f"{path}/deliveries/{delivery['id']}/attempts")
+            client.redeliver(path, delivery["id"])
             asked += 1
     except GitHubAPIError as error:
         ctx.report.warn(f"failed webhook deliveries could not be asked again: {error}")
