@@ -16,6 +16,8 @@ from .state import Cursor
 from .times import whole_seconds
 
 MAX_QUERY_LENGTH = 256
+# GitHub searches at most this many repositories for one `org:` query; past it, results are silently cut.
+ORG_SEARCH_REPO_LIMIT = 4000
 # `created:2024-01-01T00:00:00Z..2024-01-02T00:00:00Z` plus its separating space.
 DATE_QUALIFIER_LENGTH = 51
 
@@ -30,10 +32,11 @@ class Searched:
 
 
 def repo_queries(ctx: JobContext, qualifiers: str = "") -> list[str]:
-    """As few search queries as cover the repos: `org:` for all of them, else `repo:` qualifiers packed
-    into queries that stay under GitHub's 256-character limit once a date range is added."""
+    """As few search queries as cover the repos: `org:` for all of them (while the org has no more repos than one
+    `org:` query searches), else `repo:` qualifiers packed into queries that stay under GitHub's 256-character
+    limit once a date range is added."""
     settings = ctx.settings
-    if settings.all_repos:
+    if settings.all_repos and len(ctx.repos) <= ORG_SEARCH_REPO_LIMIT:
         return [f"org:{settings.org} {qualifiers}".strip()]
     budget = MAX_QUERY_LENGTH - DATE_QUALIFIER_LENGTH - len(qualifiers) - 1
     queries, current = [], ""

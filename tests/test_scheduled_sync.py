@@ -221,6 +221,20 @@ def test_daily_costs_two_searches_per_consistent_repo(github, invoke):
     assert github.requests["search"] - before == 4
 
 
+def test_an_org_with_more_repos_than_one_org_query_searches_is_searched_by_repo_lists(
+    github, invoke, app_env, monkeypatch
+):
+    monkeypatch.setattr("chalicelib.search.ORG_SEARCH_REPO_LIMIT", 3)
+    monkeypatch.setenv("GITHUB_REPOS", "*")
+    github.repos = [{"name": f"repo-{n}", "archived": False} for n in range(5)]
+    github.new_item("repo-4", 1, item_id=11, author=ALICE, created=ago(days=1))
+    invoke("every_30_min")
+    assert fetch(app_env, Issue, 11) is not None, "the fifth repo is searched too, not cut"
+    searches = [line for line in github.log if line.startswith("GET /search/issues")]
+    assert searches and not any("org%3Aacme" in line for line in searches)
+    assert all(f"repo%3Aacme%2Frepo-{n}" in " ".join(searches) for n in range(5))
+
+
 def test_star_syncs_every_non_archived_repo_with_one_org_query(github, invoke, app_env, monkeypatch):
     monkeypatch.setenv("GITHUB_REPOS", "*")
     github.repos = [{"name": "widgets", "archived": False}, {"name": "attic", "archived": True}]
