@@ -12,6 +12,7 @@ import sys
 
 from chalice import Chalice, Response
 
+from chalicelib import fanout, repo_work
 from chalicelib.cli import configure_cli_logging
 from chalicelib.jobs import JOBS
 from chalicelib.runner import JobFailed, RunInputs, run_job
@@ -43,6 +44,9 @@ def daily(event):
 WEBHOOK_QUEUE = queue_name(os.environ.get("STAGE", "dev"))
 # Deliveries applied at once: a bound on the database connections the consumer opens (and on GitHub requests).
 WEBHOOK_CONCURRENCY = 5
+# With FAN_OUT=true, daily's (and backfill's) per-repo work runs as one message per repo, this many at a time.
+FAN_OUT_QUEUE = fanout.queue_name(os.environ.get("STAGE", "dev"))
+FAN_OUT_CONCURRENCY = 10
 
 
 @app.route("/github/webhook", methods=["POST"], content_types=["application/json"])
@@ -55,6 +59,12 @@ def github_webhook():
 @app.on_sqs_message(queue=WEBHOOK_QUEUE, batch_size=10, maximum_concurrency=WEBHOOK_CONCURRENCY)
 def apply_webhooks(event):
     consume([record.body for record in event], lambda_context=event.context)
+
+
+@app.on_sqs_message(queue=FAN_OUT_QUEUE, batch_size=1, maximum_concurrency=FAN_OUT_CONCURRENCY)
+def repo_work_item(event):
+    for record in event:
+        repo_work.work(record.body, lambda_context=event.context)
 
 
 EXAMPLES = """examples:

@@ -65,11 +65,18 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--dry-run", action="store_true", help="print the windows and an estimate; write nothing")
     parser.add_argument("--restart", action="store_true", help="ignore checkpoints and load the whole period again")
     parser.add_argument(
+        "--fan-out",
+        action="store_true",
+        help="with --events: queue each repo's event listings for the stage's Lambda functions (docs/deploy.md)",
+    )
+    parser.add_argument(
         "--unauthenticated", action="store_true", help="run without GH_TOKEN at GitHub's unauthenticated limits"
     )
     args = parser.parse_args(argv)
     if args.since > args.until:
         parser.error(f"--since {args.since} is after --until {args.until}")
+    if args.fan_out and not args.events:
+        parser.error("--fan-out fans out the event listings: it needs --events")
     return args
 
 
@@ -207,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
             kinds=(args.only,) if args.only else tuple(KINDS),
             events=args.events,
             restart=args.restart,
+            fan_out=args.fan_out,
         )
         db_url = get_db_url()
         if args.dry_run:

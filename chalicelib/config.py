@@ -206,6 +206,7 @@ class Settings:
     app_id: str = setting("GITHUB_APP_ID", "id", "")
     app_installation_id: str = setting("GITHUB_APP_INSTALLATION_ID", "id", "")
     webhook_hook_id: str = setting("WEBHOOK_HOOK_ID", "id", "")
+    fan_out: bool = setting("FAN_OUT", "switch", "false")
 
     @property
     def all_repos(self) -> bool:

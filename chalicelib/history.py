@@ -30,6 +30,7 @@ class BackfillPlan:
     kinds: tuple[str, ...]
     events: bool = False
     restart: bool = False
+    fan_out: bool = False  # the events' listings queued per repo for the stage's functions (fanout.py)
 
     @property
     def window(self) -> Window:

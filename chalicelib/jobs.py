@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from . import completeness, digest, history, items, listings, members, timelines, transfers
+from . import completeness, digest, fanout, history, items, listings, members, timelines, transfers
 from .config import Settings
 from .context import JobContext
 from .webhooks import redeliver
@@ -37,17 +37,27 @@ def nrt_events(ctx: JobContext) -> None:
 
 
 def daily(ctx: JobContext) -> None:
-    window = completeness.daily_window(ctx)
-    for repo in completeness.repos_least_recently_checked(ctx):
-        check, missing = completeness.check_repo(ctx, repo, window)
-        settled = transfers.settle_missing(ctx, missing)
-        if ctx.report.stopped_early:
-            break
-        check.removed, check.transferred = settled["removed"], settled["transferred"]
-        completeness.record_check(ctx, repo, window, check)
+    if ctx.settings.fan_out:
+        fanout.queue_daily_checks(ctx)
+    else:
+        window = completeness.daily_window(ctx)
+        for repo in completeness.repos_least_recently_checked(ctx):
+            if not check_repo_daily(ctx, repo, window):
+                break
     transfers.reconcile_transfers(ctx)
     redeliver.redeliver_failed(ctx)
     digest.publish_and_send(ctx)
+
+
+def check_repo_daily(ctx: JobContext, repo: str, window) -> bool:
+    """One repo's completeness check, its missing items settled; False when the time limit cut it short."""
+    check, missing = completeness.check_repo(ctx, repo, window)
+    settled = transfers.settle_missing(ctx, missing)
+    if ctx.report.stopped_early:
+        return False
+    check.removed, check.transferred = settled["removed"], settled["transferred"]
+    completeness.record_check(ctx, repo, window, check)
+    return True
 
 
 def backfill(
@@ -58,13 +68,17 @@ def backfill(
 ) -> None:
     """The org's members (who counts as a maintainer), then every item created in the plan's period (and with
     `plan.events` their timelines), window by window; with `plan.events`, also the timelines of the period's items
-    stored earlier without them (windows checkpointed by a run without `--events`)."""
+    stored earlier without them (windows checkpointed by a run without `--events`). With `plan.fan_out` the repos'
+    event listings are queued for the stage's functions instead of read here."""
     members.sync_members(ctx)
     for done in history.windows(ctx, plan, on_total):
         if plan.events and per_item_timelines(ctx.settings):
             timelines.sync_timelines(ctx, done.rows)
         history.checkpoint(ctx, done)
         progress(done)
+    if plan.events and not per_item_timelines(ctx.settings) and plan.fan_out:
+        fanout.queue_backfill_events(ctx, plan, history.repos_without_events(ctx, plan))
+        return
     if plan.events and not per_item_timelines(ctx.settings):
         listings.read_period(
             ctx,

@@ -67,7 +67,7 @@ def test_package_has_three_scheduled_functions_with_layer_timeout_and_policy(sta
     template = json.loads((out / "sam.json").read_text())
     resources = template["Resources"]
     functions = {name: r for name, r in resources.items() if r["Type"] == "AWS::Serverless::Function"}
-    assert len(functions) == 5, "three scheduled jobs, the webhook consumer and the route"
+    assert len(functions) == 6, "three scheduled jobs, the webhook consumer, the route and the fan-out consumer"
     layers = [name for name, r in resources.items() if r["Type"] == "AWS::Serverless::LayerVersion"]
     assert len(layers) == 1
     schedules = {}
@@ -126,8 +126,9 @@ def test_a_stage_in_a_vpc_gets_vpc_config_and_only_the_network_interface_permiss
         assert inline["PolicyDocument"]["Statement"] == vpc
 
 
-# The app's functions beyond the scheduled jobs: the webhook queue's consumer and the API Gateway route's handler.
-WEBHOOK_FUNCTIONS = ("apply_webhooks", "api_handler")
+# The app's functions beyond the scheduled jobs: the webhook queue's consumer, the API Gateway route's handler and
+# the fan-out queue's consumer.
+WEBHOOK_FUNCTIONS = ("apply_webhooks", "api_handler", "repo_work_item")
 
 
 def stage_roles(stage: str) -> list[str]:
@@ -195,6 +196,9 @@ def test_the_webhook_queue_is_the_stages_own_with_bounded_concurrency_and_its_ow
     assert source["Type"] == "SQS" and source["Properties"]["ScalingConfig"] == {"MaximumConcurrency": 5}
     assert source["Properties"]["Queue"]["Fn::Sub"].endswith(f":contributor-metrics-{stage}-webhooks")
     assert resources["RestAPI"]["Type"] == "AWS::Serverless::Api"
+    [work] = resources["RepoWorkItem"]["Properties"]["Events"].values()
+    assert work["Properties"]["ScalingConfig"] == {"MaximumConcurrency": 10} and work["Properties"]["BatchSize"] == 1
+    assert work["Properties"]["Queue"]["Fn::Sub"].endswith(f":contributor-metrics-{stage}-repo-work")
     policy = json.loads((ROOT / "policy.json").read_text())
     queue = f"arn:aws:sqs:us-east-1:123456789012:contributor-metrics-{stage}-webhooks"
     role = f"arn:aws:iam::123456789012:role/contributor-metrics-{stage}-{{}}"
@@ -205,6 +209,10 @@ def test_the_webhook_queue_is_the_stages_own_with_bounded_concurrency_and_its_ow
     assert not granted(policy, "sqs:ReceiveMessage", queue, role.format("api_handler"))
     other = queue.replace(f"-{stage}-", "-devtest-")
     assert not granted(policy, "sqs:SendMessage", other, role.format("api_handler"))
+    work_queue = queue.replace("-webhooks", "-repo-work")
+    assert granted(policy, "sqs:SendMessage", work_queue, role.format("daily"))
+    assert granted(policy, "sqs:ReceiveMessage", work_queue, role.format("repo_work_item"))
+    assert not granted(policy, "sqs:SendMessage", work_queue, role.format("api_handler"))
 
 
 def free_port() -> int:
@@ -249,18 +257,26 @@ def test_deploy_to_a_local_aws_emulator_and_delete(moto_server, tmp_path):
     session = boto3.session.Session(
         region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
     )
-    session.client("sqs", endpoint_url=moto_server).create_queue(QueueName="contributor-metrics-dev-webhooks")
+    for queue in ("contributor-metrics-dev-webhooks", "contributor-metrics-dev-repo-work"):
+        session.client("sqs", endpoint_url=moto_server).create_queue(QueueName=queue)
     chalice(["deploy", "--stage", "dev"], project, env)
     lambdas = session.client("lambda", endpoint_url=moto_server)
     events = session.client("events", endpoint_url=moto_server)
     iam = session.client("iam", endpoint_url=moto_server)
     functions = {f["FunctionName"]: f for f in lambdas.list_functions()["Functions"]}
-    assert set(functions) == {f"contributor-metrics-dev-{job}" for job in SCHEDULES} | {
-        "contributor-metrics-dev-apply_webhooks"
+    consumers = {"contributor-metrics-dev-apply_webhooks", "contributor-metrics-dev-repo_work_item"}
+    assert set(functions) == {f"contributor-metrics-dev-{job}" for job in SCHEDULES} | consumers
+    mappings = {
+        m["EventSourceArn"].rsplit(":", 1)[1]: m for m in lambdas.list_event_source_mappings()["EventSourceMappings"]
     }
-    mappings = lambdas.list_event_source_mappings()["EventSourceMappings"]
-    assert [m["EventSourceArn"].rsplit(":", 1)[1] for m in mappings] == ["contributor-metrics-dev-webhooks"]
-    assert mappings[0]["FunctionArn"] == functions["contributor-metrics-dev-apply_webhooks"]["FunctionArn"]
+    assert (
+        mappings["contributor-metrics-dev-webhooks"]["FunctionArn"]
+        == functions["contributor-metrics-dev-apply_webhooks"]["FunctionArn"]
+    )
+    assert (
+        mappings["contributor-metrics-dev-repo-work"]["FunctionArn"]
+        == functions["contributor-metrics-dev-repo_work_item"]["FunctionArn"]
+    )
     for job, schedule in SCHEDULES.items():
         name = f"contributor-metrics-dev-{job}"
         assert functions[name]["Timeout"] == 300 and functions[name]["Layers"]

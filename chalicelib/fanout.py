@@ -1,0 +1,59 @@
+"""Past one Lambda: daily's per-repo check and backfill's per-repo event listings as one SQS message per repo
+(this module queues them; `repo_work` takes them), each taken by its own function run, at most
+FAN_OUT_CONCURRENCY at once (app.py): GitHub allows about 100 concurrent requests a token, and each run holds one
+database connection.
+
+With `FAN_OUT=true`, an org of 2,000 repos gets its daily check within the day: the checks are bound by GitHub's
+30 searches a minute (two per consistent repo), not by one function's 300 seconds a day. Each message is
+idempotent: a repo checked today, or whose backfill events are checkpointed, is skipped, so a message SQS hands
+out twice changes nothing. A run that stops at its time limit raises, so SQS gives the message back and the next
+attempt continues (after its retries, the dead-letter queue keeps it).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC
+
+from . import completeness, history
+from .context import JobContext
+
+log = logging.getLogger(__name__)
+
+SQS_BATCH = 10
+
+
+def queue_name(stage: str) -> str:
+    return f"contributor-metrics-{stage}-repo-work"
+
+
+def send(stage: str, messages: list[dict]) -> int:
+    """Queue one message per repo (ten per SQS call); returns how many were queued."""
+    import boto3
+
+    sqs = boto3.client("sqs")
+    url = sqs.get_queue_url(QueueName=queue_name(stage))["QueueUrl"]
+    for start in range(0, len(messages), SQS_BATCH):
+        batch = messages[start : start + SQS_BATCH]
+        entries = [{"Id": str(i), "MessageBody": json.dumps(m)} for i, m in enumerate(batch)]
+        answer = sqs.send_message_batch(QueueUrl=url, Entries=entries)
+        if answer.get("Failed"):
+            reasons = "; ".join(f"{f.get('Code')}: {f.get('Message')}" for f in answer["Failed"][:3])
+            raise RuntimeError(f"SQS refused {len(answer['Failed'])} repo messages ({reasons})")
+    return len(messages)
+
+
+def queue_daily_checks(ctx: JobContext) -> None:
+    """daily's checks, one message per repo (least recently checked first), for the fan-out consumer."""
+    day = f"{ctx.started:%Y-%m-%d}"
+    repos = completeness.repos_least_recently_checked(ctx)
+    queued = send(ctx.settings.stage, [{"kind": "daily_check", "repo": repo, "day": day} for repo in repos])
+    log.info("daily: %d repo checks queued for the fan-out", queued)
+
+
+def queue_backfill_events(ctx: JobContext, plan: history.BackfillPlan, repos: list[str]) -> None:
+    """backfill's event listings, one message per repo whose events are not checkpointed yet."""
+    since, until = plan.since.astimezone(UTC).isoformat(), plan.until.astimezone(UTC).isoformat()
+    messages = [{"kind": "backfill_events", "repo": repo, "since": since, "until": until} for repo in repos]
+    log.info("backfill: %d repos' event listings queued for the fan-out", send(ctx.settings.stage, messages))
