@@ -172,10 +172,11 @@ def _needs_follow_up(d: Dialect) -> str:
 def _trending(d: Dialect) -> str:
     outside_comment = _outside_comment(d)
     return f"""
-            SELECT repo, id, number, title, html_url, labels, outside_comments, reactions, score, rank FROM (
+            SELECT repo, id, number, title, html_url, author, labels, outside_comments, reactions, score, rank FROM (
               SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.repo ORDER BY s.score DESC, s.id) AS rank FROM (
                 SELECT a.*, a.outside_comments + a.reactions AS score FROM (
-                  SELECT i.repo, i.id, i.number, i.title, i.html_url, {d.label_names("i.labels")} AS labels,
+                  SELECT i.repo, i.id, i.number, i.title, i.html_url, i.username AS author,
+                         {d.label_names("i.labels")} AS labels,
                          (SELECT COUNT(*) FROM events c WHERE c.issue_id = i.id AND c.created_at >= {d.now(7)}
                             AND {outside_comment}) AS outside_comments,
                          CASE WHEN i.created_at >= {d.now(7)}

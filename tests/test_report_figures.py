@@ -177,3 +177,22 @@ def test_the_weekly_trend_counts_what_waited_at_each_weeks_end(history, db_url):
     first_end = [week for week in weeks if week.week <= BASE.strftime("%Y-%m-%d")][-1]
     assert first_end.waiting_at_end == 1, "#1 waited at the first week's end; #2 was closed"
     assert weeks[-1].waiting_at_end == 0, "#1 had its reply by the last week's end"
+
+
+def test_every_line_of_every_list_names_its_author_members_included(history, db_url):
+    from datetime import UTC, datetime
+
+    from tests.fake import commented
+
+    history.member(MARIA)
+    history.issue(1, OLIVIA)
+    history.issue(2, MARIA, association="MEMBER", events=[comment(21, OSCAR, 5)])
+    recent = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    trending = history.issue(3, OSCAR, events=[comment(31, MARIA, 1, "MEMBER")])
+    history.events(trending, [dict(commented(32, OLIVIA, recent), author_association="NONE")])
+    history.pull_request(4, OLIVIA)
+    report = report_of(history, db_url)
+    lists = (report.no_answer_yet, report.outsider_spoke_last, report.trending, report.open_external_prs)
+    assert all(lists), "each list has a line"
+    assert {line.author for line in report.outsider_spoke_last} == {"maria", "oscar"}, "a member's thread, named"
+    assert all(line.author for lines in lists for line in lines)

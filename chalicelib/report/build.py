@@ -322,9 +322,7 @@ def _item_lists(report: Report, source: Source, period: _Period) -> None:
 
 def _trending_line(row: dict) -> ItemLine:
     why = f"{row['outside_comments']} outside comments, {row['reactions']} reactions this week"
-    return ItemLine(
-        row["repo"], row["number"], row["title"] or "", row["html_url"] or "", None, 0.0, row.get("labels"), why
-    )
+    return _line(row, 0.0, why)
 
 
 def _charts(report: Report, rows, prs, members_known: bool, items: list[dict], period: _Period) -> None:

@@ -1,5 +1,6 @@
 """first_response gains each item's first reply (a maintainer's comment or review, beside the first response of any
-kind), `merged` and `hours_observed`; needs_follow_up names each item's author, and trending its labels.
+kind), `merged` and `hours_observed`; needs_follow_up and trending name each item's author, and trending its
+labels.
 
 Revision ID: 0007_first_reply
 Revises: 0006_run_heartbeat
