@@ -95,30 +95,32 @@ def _signed_post(client, event: str, delivery: str, payload: dict):
     return client.http.post("/github/webhook", headers=headers, body=body)
 
 
+def example_pull(api: str, number: int, issue_id: int) -> dict:
+    """A PR of the examples' repo as the issues API shows it."""
+    from tests.fake import item, user
+
+    author = user("Codertocat", 21031067)
+    return item(
+        api,
+        "Codertocat",
+        "Hello-World",
+        number,
+        item_id=issue_id,
+        author=author,
+        created="2019-05-15T15:20:33Z",
+        pr=True,
+    )
+
+
 def _store_known_prs(db_url: str, count: int, api: str) -> None:
     """The PRs the closed and reviewed deliveries name, stored as polling would have (so they are known)."""
     from chalicelib.db import create_db_session
     from chalicelib.entities import pull_request_row
     from chalicelib.models import PullRequest
     from chalicelib.store import upsert
-    from tests.fake import item, user
 
     session = create_db_session(db_url)
-    rows = [
-        pull_request_row(
-            item(
-                api,
-                "Codertocat",
-                "Hello-World",
-                900_000 + n,
-                item_id=8_000_000 + n,
-                author=user("Codertocat", 21031067),
-                created="2019-05-15T15:20:33Z",
-                pr=True,
-            )
-        )
-        for n in range(count // 5 + 1)
-    ]
+    rows = [pull_request_row(example_pull(api, 900_000 + n, 8_000_000 + n)) for n in range(count // 5 + 1)]
     upsert(session, PullRequest, rows)
     session.commit()
     session.close()
@@ -133,7 +135,7 @@ def measure_latency(count: int) -> dict:
     from chalicelib import config
     from chalicelib.models import create_all
     from chalicelib.webhooks.consumer import consume
-    from tests.fake import FakeGitHub, user
+    from tests.fake import FakeGitHub
 
     workdir = tempfile.mkdtemp(prefix="bench-webhooks-")
     db_url = f"sqlite:///{workdir}/webhooks.db"
@@ -154,14 +156,7 @@ def measure_latency(count: int) -> dict:
     create_all(db_url)
     _store_known_prs(db_url, count, fake.api)
     for n in range(NEW_PR_EVERY - 1, count, NEW_PR_EVERY):
-        fake.new_item(
-            "Hello-World",
-            950_000 + n,
-            item_id=7_000_000 + n,
-            author=user("Codertocat", 21031067),
-            created="2019-05-15T15:20:33Z",
-            pr=True,
-        )
+        fake.add(example_pull(fake.api, 950_000 + n, 7_000_000 + n))
     with mock_aws(), responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         fake.install(mock)
         sqs = boto3.client("sqs", region_name="us-east-1")

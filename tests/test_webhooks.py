@@ -163,14 +163,18 @@ def test_a_comment_is_stored_as_its_timeline_event_and_a_deleted_one_goes(queue,
     assert rows(app_env, Event) == [], "polling never saw a deleted comment; the webhook removes it"
 
 
+def github_has_pull(github, pull: dict, issue_id: int) -> None:
+    """The fake GitHub holds the PR a delivery names, as the issues API shows it (with the issue's own id)."""
+    github.org = "Codertocat"
+    github.new_item(
+        "Hello-World", pull["number"], item_id=issue_id, author=pull["user"], created=pull["created_at"], pr=True
+    )
+
+
 def test_a_pr_already_stored_keeps_its_issue_id_and_costs_no_request(queue, github, app_env):
     opened = example("pull_request", "opened", github)
     pull = opened["pull_request"]
-    github.org = "Codertocat"
-    github.new_item(
-        "Hello-World", pull["number"], item_id=9_000_001, author=pull["user"], created=pull["created_at"], pr=True
-    )
-    github.org = "Codertocat"
+    github_has_pull(github, pull, 9_000_001)
     deliver(queue, opened, "pull_request", "d-p1")
     assert github.requests["core"] == 1, "a new PR's issue id is read once from the issues API"
     closed = example("pull_request", "closed", github)
@@ -184,11 +188,7 @@ def test_a_pr_already_stored_keeps_its_issue_id_and_costs_no_request(queue, gith
 def test_a_submitted_review_is_stored_as_the_timelines_reviewed_event(queue, github, app_env):
     submitted = example("pull_request_review", "submitted", github)
     pull = submitted["pull_request"]
-    github.org = "Codertocat"
-    github.new_item(
-        "Hello-World", pull["number"], item_id=9_000_002, author=pull["user"], created=pull["created_at"], pr=True
-    )
-    github.org = "Codertocat"
+    github_has_pull(github, pull, 9_000_002)
     deliver(queue, submitted, "pull_request_review", "d-r1")
     [event] = rows(app_env, Event)
     review = submitted["review"]
