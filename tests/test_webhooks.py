@@ -203,6 +203,7 @@ def test_a_submitted_review_is_stored_as_the_timelines_reviewed_event(queue, git
 
 def test_org_members_are_added_and_removed_as_they_change(queue, github, app_env):
     added = example("organization", "member_added", github)
+    added["organization"]["login"] = "Codertocat"  # the org this stage tracks (GitHub's example is Octocoders)
     deliver(queue, added, "organization", "d-m1")
     [member] = rows(app_env, Member)
     assert member.login == added["membership"]["user"]["login"] and not member.inactive
@@ -223,9 +224,11 @@ def test_a_renamed_repo_keeps_its_rows_under_the_new_name(queue, github, app_env
 
 
 def test_a_transferred_issue_leaves_a_transfer_row_as_polling_does(queue, github, app_env):
-    deliver(queue, example("issues", "opened", github), "issues", "d-i1")
+    opened = example("issues", "opened", github)
+    deliver(queue, opened, "issues", "d-i1")
     transferred = example("issues", "transferred", github)
     transferred["issue"]["id"] = 444500041
+    transferred["repository"] = opened["repository"]  # from the tracked repo (GitHub's example moves octo-repo's)
     deliver(queue, transferred, "issues", "d-t1")
     new_id = transferred["changes"]["new_issue"]["id"]
     assert [t.new_issue_id for t in rows(app_env, Transfer)] == [new_id]
@@ -318,3 +321,12 @@ def test_daily_asks_the_apps_hook_with_the_apps_jwt(queue, github, invoke, monke
     config.reset_caches()
     invoke("daily")
     assert github.app.hook.redelivered == [1] and not github.app.jwt_refusals
+
+
+def test_a_delivery_of_a_repo_not_tracked_is_recorded_and_stores_nothing(queue, github, app_env):
+    elsewhere = example("issues", "opened", github)
+    elsewhere["repository"]["name"] = "Not-Tracked"
+    deliver(queue, elsewhere, "issues", "d-x")
+    assert rows(app_env, Issue) == []
+    [delivery] = rows(app_env, WebhookDelivery)
+    assert delivery.outcome == "not tracked"

@@ -192,17 +192,42 @@ def _by_reference(ctx: JobContext, message: dict) -> str:
     return "stored (read again)"
 
 
+def tracked(ctx: JobContext, event: str, payload: dict) -> bool:
+    """Whether the delivery concerns what the polling jobs sync: the org, and one of GITHUB_REPOS (an App installed
+    on every repo sends them all). A renamed repo is judged by its old name, the one the settings know."""
+    settings = ctx.settings
+    repository = payload.get("repository")
+    if not repository:
+        login = (payload.get("organization") or {}).get("login") or settings.org
+        return login.lower() == settings.org.lower()
+    name = repository.get("name") or ""
+    if event == "repository" and payload.get("action") == "renamed":
+        name = payload["changes"]["repository"]["name"]["from"]
+    owner = (repository.get("owner") or {}).get("login") or ""
+    in_org = owner.lower() == settings.org.lower()
+    return in_org and (settings.all_repos or name.lower() in {repo.lower() for repo in settings.repos})
+
+
+def _reference_payload(message: dict) -> dict:
+    """What a delivery by reference says of itself: its action and its repository."""
+    owner, _, name = (message.get("repository") or "").partition("/")
+    return {"action": message.get("action"), "repository": {"owner": {"login": owner}, "name": name}}
+
+
 def apply_delivery(ctx: JobContext, message: dict) -> str:
-    """One delivery in one transaction with its `webhook_deliveries` row; `duplicate` when applied before."""
+    """One delivery in one transaction with its `webhook_deliveries` row; `duplicate` when applied before, `not
+    tracked` for another org's or an untracked repo's."""
     delivery = message["delivery"]
     with unit(ctx) as session:
         if session.get(WebhookDelivery, delivery) is not None:
             return "duplicate"
-        if "payload" in message:
-            payload = json.loads(message["payload"])
+        payload = json.loads(message["payload"]) if "payload" in message else _reference_payload(message)
+        if not tracked(ctx, message["event"], payload):
+            outcome = "not tracked"
+        elif "payload" in message:
             outcome = HANDLERS[message["event"]](ctx, payload.get("action") or "", payload)
         else:
-            payload, outcome = {"action": message.get("action")}, _by_reference(ctx, message)
+            outcome = _by_reference(ctx, message)
         repository = payload.get("repository") or {}
         session.add(
             WebhookDelivery(

@@ -90,7 +90,10 @@ def _message(event: str, delivery: str, body: bytes, payload: dict) -> dict:
     if len(body) <= MAX_INLINE_BYTES:
         return {**message, "payload": body.decode()}
     item = payload.get("issue") or payload.get("pull_request") or {}
-    reference = {"issue_url": item.get("issue_url") or item.get("url")}
+    reference = {
+        "issue_url": item.get("issue_url") or item.get("url"),
+        "repository": (payload.get("repository") or {}).get("full_name"),
+    }
     if event == "issue_comment":
         reference["comment_url"] = (payload.get("comment") or {}).get("url")
     return {**message, **reference}
