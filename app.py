@@ -12,11 +12,11 @@ import sys
 
 from chalice import Chalice, Response
 
-from chalicelib import fanout, repo_work
+from chalicelib import queues, repo_work
 from chalicelib.cli import configure_cli_logging
 from chalicelib.jobs import JOBS
 from chalicelib.runner import JobFailed, RunInputs, run_job
-from chalicelib.webhooks import queue_name, receive
+from chalicelib.webhooks import receive
 from chalicelib.webhooks.consumer import consume
 
 app = Chalice(app_name="contributor-metrics")
@@ -41,11 +41,12 @@ def daily(event):
 
 # The queue is the stage's own; chalice reads this file once when it packages or deploys, so deploy with the
 # stage in the environment too: `STAGE=prod chalice deploy --stage prod` (docs/deploy.md).
-WEBHOOK_QUEUE = queue_name(os.environ.get("STAGE", "dev"))
+STAGE = os.environ.get("STAGE", "dev")
+WEBHOOK_QUEUE = queues.queue_name(STAGE, queues.WEBHOOKS)
 # Deliveries applied at once: a bound on the database connections the consumer opens (and on GitHub requests).
 WEBHOOK_CONCURRENCY = 5
 # With FAN_OUT=true, daily's (and backfill's) per-repo work runs as one message per repo, this many at a time.
-FAN_OUT_QUEUE = fanout.queue_name(os.environ.get("STAGE", "dev"))
+FAN_OUT_QUEUE = queues.queue_name(STAGE, queues.REPO_WORK)
 FAN_OUT_CONCURRENCY = 10
 
 

@@ -16,7 +16,7 @@ import json
 import logging
 from datetime import UTC
 
-from . import completeness, history
+from . import completeness, history, queues
 from .context import JobContext
 
 log = logging.getLogger(__name__)
@@ -24,16 +24,9 @@ log = logging.getLogger(__name__)
 SQS_BATCH = 10
 
 
-def queue_name(stage: str) -> str:
-    return f"contributor-metrics-{stage}-repo-work"
-
-
 def send(stage: str, messages: list[dict]) -> int:
     """Queue one message per repo (ten per SQS call); returns how many were queued."""
-    import boto3
-
-    sqs = boto3.client("sqs")
-    url = sqs.get_queue_url(QueueName=queue_name(stage))["QueueUrl"]
+    sqs, url = queues.sqs(), queues.queue_url(queues.queue_name(stage, queues.REPO_WORK))
     for start in range(0, len(messages), SQS_BATCH):
         batch = messages[start : start + SQS_BATCH]
         entries = [{"Id": str(i), "MessageBody": json.dumps(m)} for i, m in enumerate(batch)]

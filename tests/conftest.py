@@ -8,7 +8,7 @@ import responses
 from moto import mock_aws
 from sqlalchemy import create_engine, text
 
-from chalicelib import config
+from chalicelib import config, queues
 from chalicelib.config import Settings
 from chalicelib.db import create_db_session, get_engine
 from chalicelib.github import GitHubAPI
@@ -65,8 +65,10 @@ def isolated_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.chdir(tmp_path)
     config.reset_caches()
+    queues.queue_url.cache_clear()
     yield
     config.reset_caches()
+    queues.queue_url.cache_clear()
 
 
 def _postgres_url() -> str:

@@ -4,6 +4,6 @@ as the polling jobs) and `redeliver` (`daily` asks GitHub again for the deliveri
 retries by itself)."""
 
 from .apply import HANDLED_EVENTS, apply_messages
-from .route import queue_name, receive
+from .route import receive
 
-__all__ = ["HANDLED_EVENTS", "apply_messages", "queue_name", "receive"]
+__all__ = ["HANDLED_EVENTS", "apply_messages", "receive"]

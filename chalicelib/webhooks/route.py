@@ -4,7 +4,7 @@ GitHub's 10 seconds whatever the database is doing.
 A delivery is accepted only with a valid `X-Hub-Signature-256` (HMAC-SHA256 of the raw body with the webhook
 secret, compared in constant time); anything else is 401 and goes nowhere. `ping` is answered and not queued; an
 event the consumer does not store is answered 202 and not queued. A body larger than SQS takes (256 KB with its
-envelope) is queued by reference: the item's API URL, which the consumer reads again.
+envelope) is queued by reference: the item's (and the comment's) API URL, which the consumer reads again.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import json
 import logging
 from collections.abc import Mapping
 
+from .. import queues
 from ..config import ConfigError, get_settings, secret
 from .apply import HANDLED_EVENTS
 
@@ -24,18 +25,6 @@ log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 10 * 1024 * 1024
 # SQS takes 256 KiB a message; this leaves room for the envelope and its JSON escaping.
 MAX_INLINE_BYTES = 200 * 1024
-# What a delivery by reference keeps: the object whose URL the consumer reads again, for each event.
-REFETCHED = {
-    "issues": "issue",
-    "pull_request": "pull_request",
-    "issue_comment": "comment",
-    "pull_request_review": "review",
-}
-
-
-def queue_name(stage: str) -> str:
-    """The stage's own queue; the deploy checklist creates it and the policy names it."""
-    return f"contributor-metrics-{stage}-webhooks"
 
 
 def webhook_secret() -> str:
@@ -100,8 +89,5 @@ def _message(event: str, delivery: str, body: bytes, payload: dict) -> dict:
 
 
 def _enqueue(message: dict) -> None:
-    import boto3
-
-    sqs = boto3.client("sqs")
-    url = sqs.get_queue_url(QueueName=queue_name(get_settings().stage))["QueueUrl"]
-    sqs.send_message(QueueUrl=url, MessageBody=json.dumps(message))
+    url = queues.queue_url(queues.queue_name(get_settings().stage, queues.WEBHOOKS))
+    queues.sqs().send_message(QueueUrl=url, MessageBody=json.dumps(message))
