@@ -284,13 +284,17 @@ class JobRun(Base):
     error: Mapped[str | None] = mapped_column(Text)
 
 
-def read_item_ids(session: Session, ids: list[int]) -> set[int]:
-    """Those of `ids` whose events are recorded as read whole (`timeline_reads`), asked 1,000 at a time."""
-    found: set[int] = set()
-    for start in range(0, len(ids), 1000):
-        chunk = ids[start : start + 1000]
-        found |= set(session.scalars(select(TimelineRead.item_id).where(TimelineRead.item_id.in_(chunk))))
+def stored_among(session: Session, column, values: list) -> set:
+    """Those of `values` that `column` holds, asked 1,000 at a time (a bound on the parameters of one query)."""
+    found: set = set()
+    for start in range(0, len(values), 1000):
+        found |= set(session.scalars(select(column).where(column.in_(values[start : start + 1000]))))
     return found
+
+
+def read_item_ids(session: Session, ids: list[int]) -> set[int]:
+    """Those of `ids` whose events are recorded as read whole (`timeline_reads`)."""
+    return stored_among(session, TimelineRead.item_id, ids)
 
 
 def create_all(db_url: str) -> None:

@@ -11,12 +11,10 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from sqlalchemy import select
-
 from ..context import JobContext
 from ..github import GitHubAPIError
 from ..github.app_auth import AppInstallation
-from ..models import WebhookDelivery
+from ..models import WebhookDelivery, stored_among
 from ..times import parse_timestamp
 
 log = logging.getLogger(__name__)
@@ -39,11 +37,7 @@ def _hook(ctx: JobContext):
 def _applied(ctx: JobContext, guids: list[str]) -> set[str]:
     """Those of `guids` this app applied (GitHub recorded a failure after the delivery was queued, or it has been
     redelivered since)."""
-    found: set[str] = set()
-    column = WebhookDelivery.delivery_id
-    for start in range(0, len(guids), 500):
-        found |= set(ctx.session.scalars(select(column).where(column.in_(guids[start : start + 500]))))
-    return found
+    return stored_among(ctx.session, WebhookDelivery.delivery_id, guids)
 
 
 def redeliver_failed(ctx: JobContext) -> int:
