@@ -27,10 +27,16 @@ def sync_members(ctx: JobContext) -> None:
                 "org access: without it GitHub lists only public members)"
             )
         else:
-            result = session.execute(
-                update(Member)
-                .where(Member.id.not_in([row["id"] for row in rows]), Member.inactive.is_not(True))
-                .values(inactive=True, inactive_dt=parse_timestamp(ctx.started), row_hash=None)
-            )
-            ctx.report.count("deactivated", result.rowcount)
+            mark_inactive(ctx, Member.id.not_in([row["id"] for row in rows]))
     MEMBERS_SYNCED.advance(ctx.session, ctx.started)
+
+
+def mark_inactive(ctx: JobContext, *where) -> None:
+    """Members who left (those `where` picks), kept with the moment they left; their row hash is cleared so a
+    returner's next listing stores them active again."""
+    result = ctx.session.execute(
+        update(Member)
+        .where(*where, Member.inactive.is_not(True))
+        .values(inactive=True, inactive_dt=parse_timestamp(ctx.started), row_hash=None)
+    )
+    ctx.report.count("deactivated", result.rowcount)

@@ -13,13 +13,13 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 from sqlalchemy import delete, select, update
 
 from ..context import JobContext
 from ..entities import EVENTS, MEMBERS, TRANSFERS, comment_as_event, entity_for_item, org_and_repo
 from ..load import put, rows_of, unit
+from ..members import mark_inactive
 from ..models import Event, Issue, Member, PullRequest, WebhookDelivery
 from ..transfers import delete_item, row_as_dict
 
@@ -38,6 +38,10 @@ def _store_item(ctx: JobContext, item: dict) -> dict | None:
     return rows[0] if rows else None
 
 
+def _store_comment(ctx: JobContext, comment: dict, parent: dict) -> None:
+    put(ctx, EVENTS, rows_of(ctx, EVENTS, [comment_as_event(comment)], parent))
+
+
 def _issues(ctx: JobContext, action: str, payload: dict) -> str:
     issue = payload["issue"]
     if action == "deleted":
@@ -54,8 +58,7 @@ def _issues(ctx: JobContext, action: str, payload: dict) -> str:
 def _transferred(ctx: JobContext, old_issue: dict, new_issue: dict) -> str:
     """The new issue stored when its repo is tracked; the old one retired with a transfer row, as polling does."""
     org, repo = org_and_repo(new_issue.get("repository_url"))
-    settings = ctx.settings
-    if org == settings.org and (settings.all_repos or repo in settings.repos):
+    if _tracked_repo(ctx, org or "", repo or ""):
         _store_item(ctx, new_issue)
     old = ctx.session.get(Issue, old_issue["id"])
     if old is None:
@@ -116,7 +119,7 @@ def _issue_comment(ctx: JobContext, action: str, payload: dict) -> str:
     if action == "deleted":
         ctx.session.execute(delete(Event).where(Event.id == comment["id"], Event.issue_id == parent["id"]))
         return "comment removed"
-    put(ctx, EVENTS, rows_of(ctx, EVENTS, [comment_as_event(comment)], parent))
+    _store_comment(ctx, comment, parent)
     return "stored"
 
 
@@ -138,13 +141,7 @@ def _organization(ctx: JobContext, action: str, payload: dict) -> str:
         put(ctx, MEMBERS, rows_of(ctx, MEMBERS, [payload["membership"]["user"]]))
         return "stored"
     if action == "member_removed":
-        user_id = payload["membership"]["user"]["id"]
-        ctx.session.execute(
-            update(Member)
-            .where(Member.id == user_id, Member.inactive.is_not(True))
-            .values(inactive=True, inactive_dt=datetime.now(UTC).replace(tzinfo=None), row_hash=None)
-        )
-        ctx.report.count("deactivated")
+        mark_inactive(ctx, Member.id == payload["membership"]["user"]["id"])
         return "deactivated"
     return "nothing to store"
 
@@ -187,8 +184,7 @@ def _by_reference(ctx: JobContext, message: dict) -> str:
     if parent is None:
         return "malformed"
     if message.get("comment_url"):
-        comment = ctx.api.get(message["comment_url"]).data
-        put(ctx, EVENTS, rows_of(ctx, EVENTS, [comment_as_event(comment)], parent))
+        _store_comment(ctx, ctx.api.get(message["comment_url"]).data, parent)
     return "stored (read again)"
 
 
@@ -203,7 +199,12 @@ def tracked(ctx: JobContext, event: str, payload: dict) -> bool:
     name = repository.get("name") or ""
     if event == "repository" and payload.get("action") == "renamed":
         name = payload["changes"]["repository"]["name"]["from"]
-    owner = (repository.get("owner") or {}).get("login") or ""
+    return _tracked_repo(ctx, (repository.get("owner") or {}).get("login") or "", name)
+
+
+def _tracked_repo(ctx: JobContext, owner: str, name: str) -> bool:
+    """A repo of the org that GITHUB_REPOS names (any of its repos with `*`), in whatever case it is written."""
+    settings = ctx.settings
     in_org = owner.lower() == settings.org.lower()
     return in_org and (settings.all_repos or name.lower() in {repo.lower() for repo in settings.repos})
 
