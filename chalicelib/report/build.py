@@ -122,10 +122,7 @@ def _why_empty(known: set[str], repos, anything: list, since: date, until: date,
         return f"no stored items in {', '.join(repos)}; the database has {shown}"
     if not anything:
         where = " in " + ", ".join(repos) if repos else ""
-        narrowed = [
-            f"{name} {value}" for name, value in (("kind", options.kind), ("label", options.label)) if value
-        ] + ([f"excluding {', '.join(options.exclude_users)}"] if options.exclude_users else [])
-        scope = f" ({'; '.join(narrowed)})" if narrowed else ""
+        scope = options.narrowed()
         return f"no issues or pull requests by outside contributors were created from {since} to {until}{where}{scope}"
     return None
 
@@ -153,10 +150,15 @@ def _headlines(report: Report, source: Source, period: _Period, members_known: b
     """A headline per repo and one overall, each with the previous period's figures beside."""
     scopes = sorted({r["repo"] for r in _created_in(source.items + source.prs, period.start, period.end)})
     for scope in [*scopes, "all repos"]:
-        items = [r for r in source.items if scope in ("all repos", r["repo"])]
-        prs = [p for p in source.prs if scope in ("all repos", p["repo"])]
-        headline = _headline(scope, items, prs, report, period, members_known)
+        headline = _headline(
+            scope, _in_scope(source.items, scope), _in_scope(source.prs, scope), report, period, members_known
+        )
         report.headlines.append(headline)
+
+
+def _in_scope(rows: list[dict], scope: str) -> list[dict]:
+    """A headline's rows: one repo's, or every repo's for "all repos"."""
+    return rows if scope == "all repos" else [r for r in rows if r["repo"] == scope]
 
 
 def _headline(scope, items, prs, report: Report, period: _Period, members_known: bool) -> Headline:
@@ -330,9 +332,8 @@ def _charts(report: Report, rows, prs, members_known: bool, items: list[dict], p
     if members_known:
         basis = report.options.sla_basis
         for scope in [h.scope for h in report.headlines]:
-            in_scope = [r for r in items if scope in ("all repos", r["repo"])]
-            scope_prs = [p for p in prs if scope in ("all repos", p["repo"])]
-            report.weekly[scope] = figures.weekly(in_scope, scope_prs, period.start, period.end, basis, period.now)
+            scoped = _in_scope(items, scope), _in_scope(prs, scope)
+            report.weekly[scope] = figures.weekly(*scoped, period.start, period.end, basis, period.now)
         report.backlog_by_age = {label: 0 for _, label in AGE_BUCKETS}
         for line in report.no_answer_yet:
             label = next(label for limit, label in AGE_BUCKETS if line.hours < limit)

@@ -54,7 +54,7 @@ def _cards(report: Report, headline: Headline) -> str:
         ("Median first response", hours_text(headline.median_hours), "median_hours", "1st resp", True),
         (f"Waiting for a first {word}", count_text(headline.waiting), "waiting", "waiting", False),
         ("Beyond SLA", count_text(headline.waiting_beyond_sla), "waiting_beyond_sla", ">SLA", False),
-        ("External PRs merged", str(headline.external_prs_merged), "external_prs_merged", "merge %", False),
+        ("External PRs merged", str(headline.external_prs_merged), "external_prs_merged", None, False),
     ]
     no_change = "previous period: no data" if not before else "previous period: not comparable"
     cells = []
@@ -62,7 +62,7 @@ def _cards(report: Report, headline: Headline) -> str:
         if key in ("reply_median_hours", "median_hours") and headline.answered is None:
             value = "n/a"
         change = change_text(getattr(headline, key), before.get(key), hours)
-        care = headline.cautions.get(column) if column != "merge %" else None
+        care = headline.cautions.get(column) if column else None
         cells.append(
             f"<div class='card{' care' if care else ''}'><div class='figure'>{_e(value)}</div>"
             f"<div class='what'>{_e(title)}</div>"

@@ -32,6 +32,13 @@ class ReportOptions:
     label_timers: tuple[str, ...] = ()
     sort: str = "longest"
 
+    def narrowed(self) -> str:
+        """ " (kind pr; label bug; excluding items by a, b)", or "" for the whole report: how every format and
+        the empty report's reason say what was asked."""
+        parts = [f"{name} {value}" for name, value in (("kind", self.kind), ("label", self.label)) if value]
+        parts += [f"excluding items by {', '.join(self.exclude_users)}"] if self.exclude_users else []
+        return f" ({'; '.join(parts)})" if parts else ""
+
 
 @dataclass
 class Headline:

@@ -96,12 +96,9 @@ TABLES = (
 
 def header_lines(report: Report) -> list[str]:
     """The lines every format starts with: period, coverage, members, data as of, notes."""
-    options = report.options
-    scope = [f"{name} {value}" for name, value in (("kind", options.kind), ("label", options.label)) if value]
-    scope += [f"excluding items by {', '.join(options.exclude_users)}"] if options.exclude_users else []
     lines = [
         f"Outside contributors, items created {report.since} to {report.until}, SLA {report.sla_hours:g} h to a "
-        f"first {report.answer_word}" + (f" ({'; '.join(scope)})" if scope else ""),
+        f"first {report.answer_word}{report.options.narrowed()}",
         f"Coverage: {report.coverage_line()}",
         f"Compared with: items created {report.previous_since} to {report.previous_until}",
     ]
