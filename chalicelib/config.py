@@ -155,6 +155,7 @@ PARSERS: dict[str, Callable[[str, str], Any]] = {
     "weeks": _span("weeks", 1),
     "overlap minutes": _span("minutes", 0),
     "seconds": _span("seconds", 1),
+    "sweep hours": _span("hours", 1),
     "hours": lambda raw, name: float(_at_least(1, raw, name)),
     "workers": lambda raw, name: _at_least(1, raw, name),
     "events source": _choice("listings", "timelines"),
@@ -189,6 +190,7 @@ class Settings:
     reconcile_since: datetime = setting("DAILY_RECONCILE_SINCE", "date", "2019-01-01")
     nrt_window: timedelta = setting("NRT_EVENTS_DAYS", "days", "1")
     sync_overlap: timedelta = setting("SYNC_OVERLAP_MINUTES", "overlap minutes", "30")
+    listings_sweep: timedelta = setting("LISTINGS_SWEEP_HOURS", "sweep hours", "1")
     tracked_events: frozenset[str] = setting("TRACKED_EVENTS", "event types", ",".join(DEFAULT_TRACKED_EVENTS))
     timeline_workers: int = setting("TIMELINE_WORKERS", "workers", "4")
     local_time_budget: timedelta = setting("LOCAL_TIME_BUDGET_SECONDS", "seconds", "280")

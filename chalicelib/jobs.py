@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from . import completeness, digest, fanout, history, items, listings, members, timelines, transfers
+from . import completeness, digest, fanout, history, items, listing_proof, listings, members, timelines, transfers
 from .config import Settings
 from .context import JobContext
 from .webhooks import redeliver
@@ -29,7 +29,7 @@ def nrt_events(ctx: JobContext) -> None:
         per_item = listings.Timelines(
             lambda chosen: timelines.sync_timelines(ctx, chosen), budget=lambda: timelines.spare_timelines(ctx)
         )
-        events_read = listings.read_changes(ctx, items.changes_read_until(ctx) or changed.since, per_item)
+        events_read = listings.read_changes(ctx, items.changes_read_until(ctx) or changed.since, per_item, changed.rows)
         items.remember_changes_read(ctx, changed, events_read)
         listings.read_unread(ctx, per_item)
     timelines.read_unread(ctx)
@@ -95,7 +95,7 @@ def backfill(
 def per_item_timelines(settings: Settings) -> bool:
     """Events per item (one timeline each) when configured so, or when tracked types only timelines carry;
     otherwise per repo (listings) and reviews in bulk."""
-    return settings.events_source == "timelines" or listings.needs_timelines(settings)
+    return settings.events_source == "timelines" or listing_proof.needs_timelines(settings)
 
 
 JOBS: dict[str, Callable[[JobContext], None]] = {

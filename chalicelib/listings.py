@@ -1,13 +1,8 @@
-"""Timeline events read per repo, not per item: the repo's issue events and comments from its two listings (100 a
-page, whatever the number of items), and pull requests' reviews in bulk. Each is mapped through the same `EVENTS`
-entity as a timeline's, so the `events` table cannot tell where a row came from.
-
-A listing is not taken on trust. An item counts as read from the listings only when the issue-events walk
-proved it reached back past the item's start (see `github.IssueEventsWalk`), the comments walk ran to its end
-and holds at least as many of the item's comments as GitHub's `comments` count says, and (for a PR) its reviews
-were read whole. Every other item of the pass goes to its own timeline (newest first, within the budget), so a
-refused or truncated listing costs requests, never events. Each repo's progress is kept on its own, so a pass
-that does not fit in one run continues where it stopped.
+"""Timeline events read per repo, not per item: passes over repos, each walking a repo's two listings (100 events a
+page, whatever the number of items; `listing_proof`), reading its pull requests' reviews in bulk, and sending what
+the listings could not prove to the items' own timelines (newest first, within the budget), so a refused or
+truncated listing costs requests, never events. Each repo's progress is kept on its own, so a pass that does not
+fit in one run continues where it stopped.
 
 What only a timeline has (`cross-referenced`, `committed`, review and commit comment threads) is read per item by
 `timelines.py` when it is tracked. A reaction alone changes no comment's `updated_at`: the comments listing sees it
@@ -16,163 +11,23 @@ with the comment's next edit, the per-item timeline (`EVENTS_SOURCE=timelines`) 
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import exists, func, or_, select
-
-from .config import Settings
 from .context import JobContext
-from .entities import EVENTS, TIMELINE_READS, comment_as_event
+from .entities import EVENTS
 from .github import REVIEW_BATCH
-from .load import load_streamed, put, rows_of, unit
-from .models import Event, Issue, PullRequest, TimelineRead, read_item_ids
-from .state import LISTINGS, LISTINGS_COVERED
+from .listing_proof import mark_read, never_read, stored_comment_counts, stored_items, sync_repo_events
+from .load import load_streamed, rows_of
+from .models import read_item_ids
+from .state import LISTINGS, LISTINGS_COVERED, LISTINGS_WALKED
 from .times import parse_timestamp
 
-# Timeline event types no repo listing carries.
-TIMELINE_ONLY = frozenset({"cross-referenced", "committed", "line-commented", "commit-commented"})
-# Read from their own listings, not from the issue events listing.
-LISTED_APART = frozenset({"commented", "reviewed"})
-
-
-def needs_timelines(settings: Settings) -> bool:
-    """Whether tracked event types only per-item timelines carry."""
-    return bool(settings.tracked_events & TIMELINE_ONLY)
-
-
-def stored_items(
-    ctx: JobContext,
-    repo: str,
-    created: tuple[datetime, datetime] | None = None,
-    updated_since: datetime | None = None,
-) -> list[dict]:
-    """The repo's stored issues and PRs (created within `created`, or updated since `updated_since`, if given),
-    as event parents."""
-    found = []
-    for model in (Issue, PullRequest):
-        statement = select(*_parent_columns(model)).where(model.org == ctx.settings.org, model.repo == repo)
-        if created is not None:
-            statement = statement.where(model.created_at.between(*created))
-        if updated_since is not None:
-            statement = statement.where(or_(model.updated_at >= updated_since, model.updated_at.is_(None)))
-        kind = "pr" if model is PullRequest else "issue"
-        found += [{**row._mapping, "kind": kind} for row in ctx.session.execute(statement)]
-    return found
-
-
-def _parent_columns(model) -> tuple:
-    """What an item carries as the parent of its events, its timeline and its proof."""
-    return (
-        model.id,
-        model.node_id,
-        model.number,
-        model.org,
-        model.repo,
-        model.url,
-        model.timeline_url,
-        model.comments,
-        model.updated_at,
-        model.created_at,
-    )
-
-
-@dataclass
-class RepoListing:
-    """What one repo's two listings proved from `since` on (naive UTC, as the tables store time).
-
-    `events_from`: every issue event created at or after it was read (None: nothing proven; `since` when the
-    issue events are not tracked). `comments_complete`: the comments walk ran to its end (True when comments are
-    not tracked). `problems`: why a walk proves less than it should, for the run's warnings."""
-
-    repo: str
-    since: datetime
-    events_from: datetime | None
-    comments_complete: bool
-    counts_comments: bool
-    problems: list[str] = field(default_factory=list)
-    refused: bool = False
-    known_ids: frozenset[int] = frozenset()
-
-    def proves(self, item: dict, stored_comments: dict[int, int]) -> bool:
-        """Whether every tracked event of `item` from the pass's start (or the item's, if later) was read. Only
-        items stored when the walks began can be proven: the events of one stored later (by another job, while
-        the walk went on) were passed over as belonging to no item."""
-        if item["id"] not in self.known_ids:
-            return False
-        start = max(self.since, item["created_at"] or self.since)
-        if self.events_from is None or self.events_from > start:
-            return False
-        if not self.counts_comments:
-            return True
-        return self.comments_complete and stored_comments.get(item["id"], 0) >= (item["comments"] or 0)
-
-
-def sync_repo_events(ctx: JobContext, repo: str, since: datetime) -> RepoListing:
-    """The repo's issue events since `since` and its comments created or edited since, for the items we store;
-    stored as they stream in, a few thousand rows at a time. A walk GitHub refuses ends there: what it read
-    stays stored, and the result says what was proven."""
-    tracked, org = ctx.settings.tracked_events, ctx.settings.org
-    items = stored_items(ctx, repo)
-    by_id, by_number = {item["id"]: item for item in items}, {item["number"]: item for item in items}
-    listing = RepoListing(repo, parse_timestamp(since), parse_timestamp(since), True, "commented" in tracked)
-    listing.known_ids = frozenset(by_id)
-
-    if tracked - LISTED_APART - TIMELINE_ONLY:
-        walk = ctx.api.repo_issue_events(org, repo, since)
-
-        def issue_events() -> Iterator[list[dict]]:
-            for event in walk:
-                item = by_id.get((event.get("issue") or {}).get("id")) if isinstance(event, dict) else None
-                if item is not None and event.get("event") in tracked:
-                    yield rows_of(ctx, EVENTS, [{k: v for k, v in event.items() if k != "issue"}], item)
-
-        load_streamed(ctx, EVENTS, issue_events())
-        listing.events_from = parse_timestamp(walk.proven_from)
-        _note(listing, "issue events", walk)
-    if listing.counts_comments:
-        walk = ctx.api.repo_comments(org, repo, since)
-
-        def comments() -> Iterator[list[dict]]:
-            for comment in walk:
-                item = by_number.get(_number(comment.get("issue_url"))) if isinstance(comment, dict) else None
-                if item is not None:
-                    yield rows_of(ctx, EVENTS, [comment_as_event(comment)], item)
-
-        load_streamed(ctx, EVENTS, comments())
-        listing.comments_complete = walk.complete
-        _note(listing, "comments", walk)
-    return listing
-
-
-def _note(listing: RepoListing, name: str, walk) -> None:
-    if walk.problem:
-        listing.problems.append(f"{name}: {walk.problem}")
-    listing.refused = listing.refused or walk.refused is not None
-
-
-def stored_comment_counts(ctx: JobContext, repo: str) -> dict[int, int]:
-    """How many comments we hold per item of the repo."""
-    statement = (
-        select(Event.issue_id, func.count())
-        .where(Event.org == ctx.settings.org, Event.repo == repo, Event.event == "commented")
-        .group_by(Event.issue_id)
-    )
-    return dict(ctx.session.execute(statement).all())
-
-
-def mark_read(ctx: JobContext, items: list[dict]) -> None:
-    """These items' events are complete (their whole life lies within what the listings proved)."""
-    reads = [TIMELINE_READS.to_row({"outcome": "read", "read_at": ctx.started}, item) for item in items]
-    with unit(ctx):
-        put(ctx, TIMELINE_READS, reads)
-
-
-def _number(issue_url: str | None) -> int | None:
-    tail = (issue_url or "").rstrip("/").rsplit("/", 1)[-1]
-    return int(tail) if tail.isdigit() else None
+# How often nrt_events runs (app.py): a sweep of quiet repos walks this share of its interval's repos per run.
+NRT_EVERY = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -192,7 +47,7 @@ class RepoPass:
     since: Callable[[str], datetime]
     scope: Callable[[str, datetime], list[dict]]
     timelines: Timelines
-    completed: Callable[[str], None] = lambda repo: None
+    completed: Callable[[str, int], None] = lambda repo, pages_with_body: None
 
 
 @dataclass
@@ -206,6 +61,7 @@ class PassResult:
 @dataclass
 class _RepoWork:
     repo: str
+    with_body: int = 0
     waiting: int = 0
     complete: bool = True
 
@@ -231,7 +87,7 @@ def run_pass(ctx: JobContext, repos: Iterable[str], plan: RepoPass) -> PassResul
                 + "; ".join(listing.problems)
                 + ". Its items that the listings could not prove go to their own timelines."
             )
-        work = _RepoWork(repo)
+        work = _RepoWork(repo, listing.with_body)
         counts = stored_comment_counts(ctx, repo) if listing.counts_comments else {}
         proven, unproven = [], []
         for item in plan.scope(repo, since):
@@ -264,7 +120,7 @@ def _read_unproven(ctx: JobContext, timelines: Timelines, repo: str, items: list
 
 def _finish(plan: RepoPass, work: _RepoWork) -> None:
     if work.complete:
-        plan.completed(work.repo)
+        plan.completed(work.repo, work.with_body)
 
 
 class _ReviewQueue:
@@ -334,20 +190,9 @@ def read_period(
         since=lambda repo: since,
         scope=lambda repo, _since: stored_items(ctx, repo, created),
         timelines=timelines,
-        completed=completed,
+        completed=lambda repo, _found: completed(repo),
     )
     return run_pass(ctx, repos, plan).complete
-
-
-def never_read(ctx: JobContext, repo: str) -> list[dict]:
-    """The repo's stored items whose events were never read whole."""
-    found = []
-    for model in (Issue, PullRequest):
-        unread = ~exists().where(TimelineRead.item_id == model.id)
-        statement = select(*_parent_columns(model)).where(model.org == ctx.settings.org, model.repo == repo, unread)
-        kind = "pr" if model is PullRequest else "issue"
-        found += [{**row._mapping, "kind": kind} for row in ctx.session.execute(statement)]
-    return found
 
 
 def read_unread(ctx: JobContext, timelines: Timelines) -> None:
@@ -379,17 +224,20 @@ def _changed(ctx: JobContext, repo: str, since: datetime) -> list[dict]:
 
 
 def repo_cursor(ctx: JobContext, repo: str) -> datetime | None:
-    """When the last pass that completed this repo's listings began."""
+    """When the last pass over this repo's listings that read a page with a body began: its walks start there."""
     return LISTINGS.of(repo).value(ctx.session)
 
 
-def read_changes(ctx: JobContext, fallback_since: datetime, timelines: Timelines) -> bool:
-    """What changed in each repo since its own last complete pass (less the overlap; `fallback_since` for a repo
-    never passed): its listings, the reviews of its PRs updated since, the items created since marked read,
-    and the changed items the listings could not prove read through their timelines. Repos least recently
-    completed go first, so a pass cut short by the deadline is continued where it stopped. Returns whether
-    every repo was completed."""
+def read_changes(ctx: JobContext, fallback_since: datetime, timelines: Timelines, changed: list[dict]) -> bool:
+    """What changed in the repos where something changed (`repos_to_walk`), each since its own cursor (less the
+    overlap; `fallback_since` for a repo never passed): its listings, the reviews of its
+    PRs updated since, the items created since marked read, and the changed items the listings could not prove
+    read through their timelines. Repos least recently walked go first, so a pass cut short by the deadline is
+    continued where it stopped. A walk whose every page answered 304 leaves the repo's start where it was, so
+    its listing URLs stay the same and the next sweep answers 304 again. Returns whether every repo was
+    completed."""
     cursors = {repo: repo_cursor(ctx, repo) for repo in ctx.repos}
+    walked = {repo: LISTINGS_WALKED.of(repo).value(ctx.session) for repo in ctx.repos}
 
     def since(repo: str) -> datetime:
         cursor = cursors[repo]
@@ -397,11 +245,41 @@ def read_changes(ctx: JobContext, fallback_since: datetime, timelines: Timelines
             fallback_since if cursor is None else cursor.replace(tzinfo=ctx.started.tzinfo) - ctx.settings.sync_overlap
         )
 
+    def completed(repo: str, pages_with_body: int) -> None:
+        if pages_with_body or cursors[repo] is None:
+            LISTINGS.of(repo).advance(ctx.session, ctx.started)
+        LISTINGS_WALKED.of(repo).advance(ctx.session, ctx.started)
+
     plan = RepoPass(
         since=since,
         scope=lambda repo, start: _changed(ctx, repo, parse_timestamp(start)),
         timelines=timelines,
-        completed=lambda repo: LISTINGS.of(repo).advance(ctx.session, ctx.started),
+        completed=completed,
     )
-    ordered = sorted(ctx.repos, key=lambda repo: (cursors[repo] is not None, cursors[repo] or datetime.min, repo))
-    return run_pass(ctx, ordered, plan).complete
+    return run_pass(ctx, repos_to_walk(ctx, changed, walked), plan).complete
+
+
+def repos_to_walk(ctx: JobContext, changed: list[dict], walked: dict[str, datetime | None]) -> list[str]:
+    """The repos whose listings this run walks, least recently walked first: those never walked, those where the
+    search found an item updated since their last walk less the overlap (search indexes with a lag, as for
+    every watermark) or one never read, and a share of the others, oldest first, as a sweep that reaches each at
+    least every LISTINGS_SWEEP_HOURS. GitHub does not define which changes move an item's `updated_at`; the
+    sweep catches those that do not, at the cost of two 304s for a quiet repo."""
+    tracked = {repo.lower(): repo for repo in ctx.repos}
+    unread = {row["id"] for row in changed} - read_item_ids(ctx.session, [row["id"] for row in changed])
+    moved = set()
+    for row in changed:
+        repo = tracked.get((row.get("repo") or "").lower())
+        last = walked.get(repo) if repo else None
+        recent = last is None or (row.get("updated_at") or datetime.max) >= last - ctx.settings.sync_overlap
+        if repo and (recent or row["id"] in unread):
+            moved.add(repo)
+    due = {repo for repo in ctx.repos if walked[repo] is None} | moved
+    sweep_before = parse_timestamp(ctx.started - ctx.settings.listings_sweep)
+    stale = sorted(
+        (repo for repo in ctx.repos if repo not in due and walked[repo] < sweep_before),
+        key=lambda repo: (walked[repo], repo),
+    )
+    share = math.ceil(len(ctx.repos) * NRT_EVERY / ctx.settings.listings_sweep)
+    chosen = due | set(stale[:share])
+    return sorted(chosen, key=lambda repo: (walked[repo] is not None, walked[repo] or datetime.min, repo))

@@ -229,6 +229,29 @@ class SyncState(Base):
     value: Mapped[datetime | None] = mapped_column(DateTime)
 
 
+class ListingPage(Base):
+    """A listing page's validator: its ETag and what a walk needs of it to go on past a 304 (the next page, how
+    many entries it held and the span of their `created_at`). `scope` names the repo (or org) the page lists,
+    `fingerprint` what the walk that read it knew (the repo's stored items, the tracked event types) and `since`
+    where that walk started: a 304 vouches only for what that walk stored, so a page is asked conditionally only
+    by a walk that knows the same and starts no earlier."""
+
+    __tablename__ = "listing_pages"
+    __table_args__ = (Index("ix_listing_pages_scope", "scope"),)
+
+    url: Mapped[str] = mapped_column(String(1000), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(300))
+    fingerprint: Mapped[str] = mapped_column(String(40))
+    since: Mapped[datetime | None] = _ts()
+    etag: Mapped[str] = mapped_column(String(200))
+    next_url: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    oldest: Mapped[datetime | None] = _ts()
+    newest: Mapped[datetime | None] = _ts()
+    entries: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    read_at: Mapped[datetime | None] = _ts()
+
+
 class BackfillCheckpoint(Base):
     """A backfill window that was stored completely, so a resumed run skips it."""
 

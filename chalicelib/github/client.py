@@ -12,6 +12,7 @@ from urllib.parse import urljoin
 
 from ..times import parse_timestamp, parsed
 from .errors import GitHubAPIError, IncompleteSearch
+from .pages import PageValidator
 from .reviews import REVIEW_BATCH, REVIEWS_QUERY, graphql_reviews, unusable
 from .transport import MAX_PAGES, PAGE_SIZE, Response, Transport, shown_url
 from .walks import CommentsWalk, IssueEventsWalk, last_page
@@ -127,14 +128,19 @@ class GitHubAPI(Transport):
         return list(self.paginate(f"/orgs/{org}/members"))
 
     # --- a repo's listings --------------------------------------------------------------------------------------
-    def repo_issue_events(self, org: str, repo: str, since: datetime) -> IssueEventsWalk:
+    def repo_issue_events(
+        self, org: str, repo: str, since: datetime, known: dict[str, PageValidator] | None = None
+    ) -> IssueEventsWalk:
         """Every issue event of the repo (labels, assignments, closes, merges...; not comments, reviews,
-        cross-references or commits) from `since` on, with what the walk proved (see `IssueEventsWalk`)."""
-        return IssueEventsWalk(self, f"/repos/{org}/{repo}/issues/events", since)
+        cross-references or commits) from `since` on, with what the walk proved (see `IssueEventsWalk`); pages
+        `known` holds are asked conditionally."""
+        return IssueEventsWalk(self, f"/repos/{org}/{repo}/issues/events", since, known)
 
-    def repo_comments(self, org: str, repo: str, since: datetime) -> CommentsWalk:
+    def repo_comments(
+        self, org: str, repo: str, since: datetime, known: dict[str, PageValidator] | None = None
+    ) -> CommentsWalk:
         """Every comment on the repo's issues and PRs created or edited since `since`, oldest change first."""
-        return CommentsWalk(self, f"/repos/{org}/{repo}/issues/comments", since)
+        return CommentsWalk(self, f"/repos/{org}/{repo}/issues/comments", since, known)
 
     def listing_pages(self, org: str, repo: str, since: datetime) -> int:
         """About how many pages the repo's two listings hold from `since`, from two requests: the comments
