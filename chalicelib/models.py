@@ -248,7 +248,6 @@ class ListingPage(Base):
     size: Mapped[int] = mapped_column(Integer, default=0)
     oldest: Mapped[datetime | None] = _ts()
     newest: Mapped[datetime | None] = _ts()
-    entries: Mapped[list | None] = mapped_column(JSON, nullable=True)
     read_at: Mapped[datetime | None] = _ts()
 
 

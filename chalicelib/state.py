@@ -74,9 +74,7 @@ class PageValidators:
         if since is not None:
             statement = statement.where(or_(ListingPage.since.is_(None), ListingPage.since <= parse_timestamp(since)))
         return {
-            row.url: PageValidator(
-                row.etag, row.next_url, row.size, _aware(row.oldest), _aware(row.newest), row.entries
-            )
+            row.url: PageValidator(row.etag, row.next_url, row.size, _aware(row.oldest), _aware(row.newest))
             for row in bind.scalars(statement)
         }
 
@@ -102,7 +100,6 @@ class PageValidators:
                     size=page.size,
                     oldest=parse_timestamp(page.oldest),
                     newest=parse_timestamp(page.newest),
-                    entries=page.entries,
                     read_at=parse_timestamp(datetime.now(UTC)),
                 )
             )

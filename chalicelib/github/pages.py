@@ -2,11 +2,11 @@
 304, which GitHub does not count against the primary rate limit when the request carries authorization ("Best
 practices for using the REST API": use conditional requests if appropriate). A 304 has no body and need not carry
 a `Link` header, so what a walk needs to go on past it (the next page, how many entries the page held, the span of
-their `created_at`, and for a listing that is replayed its entries) is kept with the validator."""
+their `created_at`) is kept with the validator."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -27,14 +27,12 @@ class PageValidator:
     size: int
     oldest: datetime | None = None
     newest: datetime | None = None
-    entries: list | None = None
 
 
 @dataclass(frozen=True)
 class Page:
     """One page of a walk: its entries (none when GitHub said it is unchanged), and what it said of itself."""
 
-    url: str
     entries: list
     summary: PageValidator
     not_modified: bool
@@ -48,17 +46,15 @@ class _Getter(Protocol):
 
 @dataclass
 class ConditionalPages:
-    """The pages of one listing, each asked with its known validator; `fresh` collects the validators of the
-    pages read with a body, for the caller to keep once what they describe is stored. `keep_entries` reduces a
-    page's entries to what a later 304 must replay (None: a 304 page is skipped, its entries already stored)."""
+    """The pages of one listing, each asked with its known validator (a 304 page has no entries: they were stored
+    when it was read); `fresh` collects the validators of the pages read with a body, for the caller to keep once
+    what they describe is stored."""
 
     api: _Getter
     path: str
     params: dict
     known: dict[str, PageValidator] = field(default_factory=dict)
-    keep_entries: Callable[[list], list] | None = None
     fresh: dict[str, PageValidator] = field(default_factory=dict)
-    not_modified: int = 0
     with_body: int = 0
 
     def first_url(self) -> str:
@@ -81,18 +77,17 @@ class ConditionalPages:
         known = self.known.get(url)
         response = self.api.get(url, etag=known.etag if known else None)
         if response.not_modified and known is not None:
-            self.not_modified += 1
-            return Page(url, list(known.entries or []), known, True)
+            return Page([], known, True)
         if not isinstance(response.data, list):
             raise GitHubAPIError(response.status, shown_url(response.url), "a listing page that is not a list")
         self.with_body += 1
-        summary = summarize(response, self.keep_entries)
+        summary = summarize(response)
         if summary.etag:
             self.fresh[url] = summary
-        return Page(url, response.data, summary, False)
+        return Page(response.data, summary, False)
 
 
-def summarize(response: Response, keep_entries: Callable[[list], list] | None = None) -> PageValidator:
+def summarize(response: Response) -> PageValidator:
     """A page read with a body, as its validator: the ETag, the next page, and its entries' span."""
     stamps = [parsed(entry.get("created_at")) for entry in response.data if isinstance(entry, dict)]
     stamps = [stamp for stamp in stamps if stamp is not None]
@@ -102,5 +97,4 @@ def summarize(response: Response, keep_entries: Callable[[list], list] | None = 
         size=len(response.data),
         oldest=min(stamps, default=None),
         newest=max(stamps, default=None),
-        entries=keep_entries(response.data) if keep_entries else None,
     )

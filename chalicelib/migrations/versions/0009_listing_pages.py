@@ -29,7 +29,6 @@ def upgrade() -> None:
         sa.Column("size", sa.Integer(), nullable=False),
         sa.Column("oldest", sa.DateTime(), nullable=True),
         sa.Column("newest", sa.DateTime(), nullable=True),
-        sa.Column("entries", sa.JSON(), nullable=True),
         sa.Column("read_at", sa.DateTime(), nullable=True),
     )
     op.create_index("ix_listing_pages_scope", "listing_pages", ["scope"])
