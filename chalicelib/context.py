@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, is_dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -168,6 +168,8 @@ class JobContext:
     repos: tuple[str, ...]
     report: RunReport = field(default_factory=RunReport)
     started: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
+    # The org's repos, each with whether it is archived, when the run listed them (searches choose by it).
+    org_repos: Mapping[str, bool] | None = None
 
     def out_of_time(self) -> bool:
         """Whether the deadline passed; if so the run is marked stopped early (the next run continues), so a

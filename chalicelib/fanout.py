@@ -1,12 +1,13 @@
-"""Past one Lambda: daily's per-repo check and backfill's per-repo event listings as one SQS message per repo
-(this module queues them; `repo_work` takes them), each taken by its own function run, at most
-FAN_OUT_CONCURRENCY at once (app.py): GitHub allows about 100 concurrent requests a token, and each run holds one
-database connection.
+"""Past one Lambda: daily's checks (one message per search scope) and backfill's per-repo event listings (one
+per repo) as SQS messages (this module queues them; `repo_work` takes them), each taken by its own function
+run, at most FAN_OUT_CONCURRENCY at once (app.py): GitHub allows about 100 concurrent requests a token, and each
+run holds one database connection.
 
-With `FAN_OUT=true`, an org of 2,000 repos gets its daily check within the day: the checks are bound by GitHub's
-30 searches a minute (two per consistent repo), not by one function's 300 seconds a day. Each message is
-idempotent: a repo checked today, or whose backfill events are checkpointed, is skipped, so a message SQS hands
-out twice changes nothing. A run that stops at its time limit raises, so SQS gives the message back and the next
+With `FAN_OUT=true`, a check that finds differences runs in its own function, not in daily's 300 seconds: the
+checks are bound by GitHub's 30 searches a minute (two per consistent scope; one scope for an org searched with
+`org:`, a scope per seven or so repos for a `repo:` list). Each message is idempotent: a scope whose repos were
+all checked today, or a repo whose backfill events are checkpointed, is skipped, so a message SQS hands out
+twice changes nothing. A run that stops at its time limit raises, so SQS gives the message back and the next
 attempt continues (after its retries, the dead-letter queue keeps it).
 """
 
@@ -38,11 +39,14 @@ def send(stage: str, messages: list[dict]) -> int:
 
 
 def queue_daily_checks(ctx: JobContext) -> None:
-    """daily's checks, one message per repo (least recently checked first), for the fan-out consumer."""
+    """daily's checks, one message per search scope (its repos least recently checked first), for the fan-out
+    consumer."""
     day = f"{ctx.started:%Y-%m-%d}"
-    repos = completeness.repos_least_recently_checked(ctx)
-    queued = send(ctx.settings.stage, [{"kind": "daily_check", "repo": repo, "day": day} for repo in repos])
-    log.info("daily: %d repo checks queued for the fan-out", queued)
+    messages = [
+        {"kind": "daily_check", "terms": scope.terms, "repos": list(scope.repos), "day": day}
+        for scope in completeness.scopes_least_recently_checked(ctx)
+    ]
+    log.info("daily: %d scope checks queued for the fan-out", send(ctx.settings.stage, messages))
 
 
 def queue_backfill_events(ctx: JobContext, plan: history.BackfillPlan, repos: list[str]) -> None:

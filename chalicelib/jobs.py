@@ -11,6 +11,7 @@ from collections.abc import Callable
 from . import completeness, digest, fanout, history, items, listing_proof, listings, members, timelines, transfers
 from .config import Settings
 from .context import JobContext
+from .search import Scope
 from .webhooks import redeliver
 
 
@@ -41,22 +42,23 @@ def daily(ctx: JobContext) -> None:
         fanout.queue_daily_checks(ctx)
     else:
         window = completeness.daily_window(ctx)
-        for repo in completeness.repos_least_recently_checked(ctx):
-            if not check_repo_daily(ctx, repo, window):
+        for scope in completeness.scopes_least_recently_checked(ctx):
+            if not check_scope_daily(ctx, scope, window):
                 break
     transfers.reconcile_transfers(ctx)
     redeliver.redeliver_failed(ctx)
     digest.publish_and_send(ctx)
 
 
-def check_repo_daily(ctx: JobContext, repo: str, window) -> bool:
-    """One repo's completeness check, its missing items settled; False when the time limit cut it short."""
-    check, missing = completeness.check_repo(ctx, repo, window)
+def check_scope_daily(ctx: JobContext, scope: Scope, window) -> bool:
+    """One search scope's completeness check, its missing items settled; False when the time limit cut it
+    short."""
+    check, missing = completeness.check_scope(ctx, scope, window)
     settled = transfers.settle_missing(ctx, missing)
     if ctx.report.stopped_early:
         return False
     check.removed, check.transferred = settled["removed"], settled["transferred"]
-    completeness.record_check(ctx, repo, window, check)
+    completeness.record_check(ctx, scope, window, check)
     return True
 
 

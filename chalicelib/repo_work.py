@@ -1,5 +1,5 @@
-"""The fan-out queue's consumer: one repo's daily check or backfill events per message (see `fanout`), run as a
-job of its own (`daily_repo`, `backfill_repo` in job_runs) on the repo the message names."""
+"""The fan-out queue's consumer: one search scope's daily check or one repo's backfill events per message (see
+`fanout`), run as a job of its own (`daily_repo`, `backfill_repo` in job_runs) on the repos the message names."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from datetime import datetime
 from . import completeness, history, jobs, listings, timelines
 from .context import JobContext
 from .runner import RunInputs, run_job
+from .search import Scope
 from .state import DAILY
 
 log = logging.getLogger(__name__)
@@ -19,15 +20,25 @@ class WorkUnfinished(RuntimeError):
     """The repo's work stopped at the time limit: SQS gives the message back for the next attempt."""
 
 
-def _daily_check(repo: str, day: str):
+def _daily_check(message: dict):
+    day = message["day"]
+
     def check(ctx: JobContext) -> None:
-        done = DAILY.of(repo).value(ctx.session)
-        if done is not None and done >= datetime.fromisoformat(day):
-            log.info("daily %s: already checked on %s", repo, day)
+        scope = _scope_of(ctx, message)
+        done = [DAILY.of(repo).value(ctx.session) for repo in scope.repos]
+        if all(when is not None and when >= datetime.fromisoformat(day) for when in done):
+            log.info("daily %s: already checked on %s", scope.label, day)
             return
-        jobs.check_repo_daily(ctx, repo, completeness.daily_window(ctx))
+        jobs.check_scope_daily(ctx, scope, completeness.daily_window(ctx))
 
     return check
+
+
+def _scope_of(ctx: JobContext, message: dict) -> Scope:
+    """The scope a daily_check message names; a message queued before scopes (one `repo`) is that repo's."""
+    if "repos" in message:
+        return Scope(message["terms"], tuple(message["repos"]))
+    return Scope(f"repo:{ctx.settings.org}/{message['repo']}", (message["repo"],))
 
 
 def _backfill_events(repo: str, since: str, until: str):
@@ -55,15 +66,17 @@ def _backfill_events(repo: str, since: str, until: str):
 
 
 def work(body: str, lambda_context=None) -> None:
-    """One queued repo's work, recorded in job_runs as `daily_repo` or `backfill_repo`."""
+    """One queued message's work, recorded in job_runs as `daily_repo` or `backfill_repo`."""
     message = json.loads(body)
-    repo, kind = message["repo"], message["kind"]
+    kind = message["kind"]
+    repos = tuple(message["repos"]) if "repos" in message else (message["repo"],)
     if kind == "daily_check":
-        name, job = "daily_repo", _daily_check(repo, message["day"])
+        name, job = "daily_repo", _daily_check(message)
     elif kind == "backfill_events":
-        name, job = "backfill_repo", _backfill_events(repo, message["since"], message["until"])
+        name, job = "backfill_repo", _backfill_events(repos[0], message["since"], message["until"])
     else:
         raise ValueError(f"unknown repo work {kind!r}")
-    ctx = run_job(name, lambda_context=lambda_context, job=job, inputs=RunInputs(repos=(repo,)))
+    ctx = run_job(name, lambda_context=lambda_context, job=job, inputs=RunInputs(repos=repos))
     if ctx.report.stopped_early:
-        raise WorkUnfinished(f"{name} {repo} stopped at the time limit: SQS hands the message back")
+        shown = repos[0] if len(repos) == 1 else f"{len(repos)} repos"
+        raise WorkUnfinished(f"{name} {shown} stopped at the time limit: SQS hands the message back")

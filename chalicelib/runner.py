@@ -57,8 +57,9 @@ def build_api(settings: Settings, credentials, deadline: Deadline) -> GitHubAPI:
     )
 
 
-def configured_repos(settings: Settings, api: GitHubAPI, report: RunReport) -> tuple[str, ...]:
-    """The repos a run syncs, from one listing of the org's repos: for `*` its non-archived ones; otherwise
+def configured_repos(settings: Settings, api: GitHubAPI, report: RunReport) -> tuple[tuple[str, ...], dict[str, bool]]:
+    """The repos a run syncs, and the org's repos (each with whether it is archived), from one listing of the
+    org's repos: for `*` its non-archived ones; otherwise
     the configured ones that exist, as GitHub spells them (a name given in another case would match no stored
     item's repo). One that does not exist (renamed, deleted, not visible to the token) is named in the report
     and left out, so the others are still synced."""
@@ -71,8 +72,9 @@ def configured_repos(settings: Settings, api: GitHubAPI, report: RunReport) -> t
             f"GITHUB_ORG={settings.org}: GitHub knows no organization by that name, or the token cannot see it "
             f"({error.status} {error.message})"
         ) from None
+    archived = {repo["name"]: bool(repo.get("archived")) for repo in listed}
     if settings.all_repos:
-        return tuple(repo["name"] for repo in listed if not repo.get("archived"))
+        return tuple(name for name, gone in archived.items() if not gone), archived
     spelled = {repo["name"].lower(): repo["name"] for repo in listed}
     unknown = [name for name in settings.repos if name.lower() not in spelled]
     if unknown:
@@ -85,7 +87,7 @@ def configured_repos(settings: Settings, api: GitHubAPI, report: RunReport) -> t
     repos = tuple(dict.fromkeys(spelled[name.lower()] for name in settings.repos if name not in unknown))
     if not repos:
         raise ConfigError(f"none of the repos in GITHUB_REPOS is a repository of {settings.org}: {', '.join(unknown)}")
-    return repos
+    return repos, archived
 
 
 def _now() -> datetime:
@@ -258,14 +260,10 @@ def _execute(run: _Run, job: Callable[[JobContext], None], repos: tuple[str, ...
     """The job itself; what it raises is kept on the run (waits past the deadline end it as partial)."""
     ctx = None
     try:
-        ctx = JobContext(
-            run.settings,
-            run.api,
-            run.session,
-            run.deadline,
-            repos or configured_repos(run.settings, run.api, run.report),
-            run.report,
-        )
+        listing = None
+        if not repos:
+            repos, listing = configured_repos(run.settings, run.api, run.report)
+        ctx = JobContext(run.settings, run.api, run.session, run.deadline, repos, run.report, org_repos=listing)
         job(ctx)
     except OutOfTime as error:
         run.session.rollback()

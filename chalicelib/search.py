@@ -31,34 +31,78 @@ class Searched:
     since: datetime | None = None
 
 
-def repo_queries(ctx: JobContext, qualifiers: str = "") -> list[str]:
-    """As few search queries as cover the repos: `org:` for all of them (while the org has no more repos than one
-    `org:` query searches), else `repo:` qualifiers packed into queries that stay under GitHub's 256-character
-    limit once a date range is added."""
-    settings = ctx.settings
-    if settings.all_repos and len(ctx.repos) <= ORG_SEARCH_REPO_LIMIT:
-        return [f"org:{settings.org} {qualifiers}".strip()]
+@dataclass(frozen=True)
+class Scope:
+    """One search query's repo terms and the tracked repos whose items it finds: `org:` (with `archived:false`
+    and `-repo:` exclusions where they apply) or packed `repo:` qualifiers."""
+
+    terms: str
+    repos: tuple[str, ...]
+
+    def query(self, qualifiers: str = "") -> str:
+        return f"{self.terms} {qualifiers}".strip()
+
+    @property
+    def label(self) -> str:
+        """How a report names it: the repo when it is one, else its terms."""
+        return self.repos[0] if len(self.repos) == 1 else self.terms
+
+
+def search_scopes(ctx: JobContext, qualifiers: str = "", repos: Iterable[str] | None = None) -> list[Scope]:
+    """As few scopes as cover the tracked repos (in the order of `repos`, default the run's): one `org:` query
+    when it finds just them (`org_scope`), else `repo:` qualifiers packed into queries that stay under GitHub's
+    256-character limit once `qualifiers` and a date range are added."""
     budget = MAX_QUERY_LENGTH - DATE_QUALIFIER_LENGTH - len(qualifiers) - 1
-    queries, current = [], ""
-    for repo in ctx.repos:
-        term = f"repo:{settings.org}/{repo}"
-        if current and len(current) + 1 + len(term) > budget:
-            queries.append(current)
-            current = ""
-        current = f"{current} {term}".strip()
-    if current:
-        queries.append(current)
-    return [f"{q} {qualifiers}".strip() for q in queries]
+    org_wide = org_scope(ctx, budget)
+    if org_wide is not None:
+        return [org_wide]
+    org = ctx.settings.org
+    scopes, terms, members = [], "", []
+    for repo in repos or ctx.repos:
+        term = f"repo:{org}/{repo}"
+        if terms and len(terms) + 1 + len(term) > budget:
+            scopes.append(Scope(terms, tuple(members)))
+            terms, members = "", []
+        terms, members = f"{terms} {term}".strip(), [*members, repo]
+    if terms:
+        scopes.append(Scope(terms, tuple(members)))
+    return scopes
+
+
+def org_scope(ctx: JobContext, budget: int) -> Scope | None:
+    """One `org:` query for the tracked repos, when the org has no more repos than such a query searches and
+    its other repos are archived (left out by `archived:false`) or few enough to name with `-repo:` within
+    `budget` characters; else None. Without the org's listing (a run given its repos), only `*` qualifies."""
+    listing = ctx.org_repos
+    if listing is None and ctx.settings.all_repos:
+        listing = dict.fromkeys(ctx.repos, False)
+    if not listing or len(listing) > ORG_SEARCH_REPO_LIMIT:
+        return None
+    org, tracked = ctx.settings.org, {repo.lower() for repo in ctx.repos}
+    untracked = [name for name in listing if name.lower() not in tracked]
+    terms = [f"org:{org}"]
+    if not any(listing.get(repo, False) for repo in ctx.repos):
+        terms.append("archived:false")
+        untracked = [name for name in untracked if not listing[name]]
+    terms += [f"-repo:{org}/{name}" for name in untracked]
+    text = " ".join(terms)
+    return Scope(text, tuple(ctx.repos)) if len(text) <= budget else None
+
+
+def repo_queries(ctx: JobContext, qualifiers: str = "") -> list[str]:
+    """The search queries, with `qualifiers`, that cover the tracked repos (see `search_scopes`)."""
+    return [scope.query(qualifiers) for scope in search_scopes(ctx, qualifiers)]
 
 
 def store_items(ctx: JobContext, items: Iterable[dict]) -> list[dict]:
     """Upsert search items into issues or pull_requests in one transaction; returns their rows.
 
-    An `org:` query also finds archived repos' items: only the tracked repos' are kept."""
-    wanted = set(ctx.repos) if ctx.settings.all_repos else None
+    Only the tracked repos' items are kept (GitHub's names ignore case): a search finds no others, but a repo
+    renamed or archived since the run listed them may still answer."""
+    wanted = {repo.lower() for repo in ctx.repos}
     by_entity: dict = {ISSUES: [], PULL_REQUESTS: []}
     for item in items:
-        if wanted is not None and org_and_repo(item.get("repository_url"))[1] not in wanted:
+        if (org_and_repo(item.get("repository_url"))[1] or "").lower() not in wanted:
             continue
         by_entity[entity_for_item(item)].append(item)
     stored = {entity: rows_of(ctx, entity, payloads) for entity, payloads in by_entity.items()}

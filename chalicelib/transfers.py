@@ -93,15 +93,20 @@ def transfer_candidates(ctx: JobContext) -> list[tuple[Issue, int]]:
 
 
 def reconcile_transfers(ctx: JobContext) -> None:
+    """Each candidate's old URL asked once a run: a bot that opens issues in many repos in the same second makes
+    every pair of them a candidate, but what an issue's URL says does not depend on its twin."""
     handled: set[int] = set()
+    present: dict[int, IssueLocation] = {}
     for old, twin_id in transfer_candidates(ctx):
         if old.id in handled:
             continue
         if ctx.out_of_time():
             return
-        check = ctx.api.issue_location(old.url)
+        check = present.get(old.id) or ctx.api.issue_location(old.url)
         apply_location(ctx, Issue, old, check, twin_id)
-        if check.outcome != "present":
+        if check.outcome == "present":
+            present[old.id] = check
+        else:
             handled.add(old.id)
 
 

@@ -1,5 +1,5 @@
-"""The fan-out: with FAN_OUT=true, daily queues one message per repo and backfill --events --fan-out one per repo's
-event listings (SQS in moto); the consumer does one repo's work per message, and a message handed out twice
+"""The fan-out: with FAN_OUT=true, daily queues one message per search scope and backfill --events --fan-out one
+per repo's event listings (SQS in moto); the consumer does one message's work, and a message handed out twice
 changes nothing."""
 
 import json
@@ -36,24 +36,35 @@ def queued(queue_url) -> list[dict]:
     return found
 
 
-def test_daily_queues_one_check_per_repo_and_checks_none_itself(queue, github, invoke):
-    github.new_item("widgets", 1, item_id=11, author=ALICE, created=ago(weeks=60))
+def test_daily_queues_one_check_per_search_scope_and_checks_none_itself(queue, github, invoke, monkeypatch):
+    github.repos += [{"name": f"tool-{n}", "archived": False} for n in range(60)]
+    monkeypatch.setenv("GITHUB_REPOS", ",".join(f"tool-{n}" for n in range(20)))
     invoke("daily")
     messages = queued(queue)
-    assert sorted(m["repo"] for m in messages) == ["gadgets", "widgets"]
+    assert len(messages) == 2, "twenty repos of a larger org: two packed repo: lists"
+    assert sorted(repo for m in messages for repo in m["repos"]) == sorted(f"tool-{n}" for n in range(20))
+    assert all(len(m["terms"]) < 256 - 51 - len(" is:pr is:merged") for m in messages)
     assert {m["kind"] for m in messages} == {"daily_check"} and github.requests["search"] == 0
 
 
-def test_a_queued_check_checks_its_repo_once_even_if_handed_out_twice(queue, github, invoke, app_env, slept):
+def test_a_queued_check_checks_its_scope_once_even_if_handed_out_twice(queue, github, invoke, app_env, slept):
     github.new_item("widgets", 1, item_id=11, author=ALICE, created=ago(weeks=60))
     invoke("daily")
-    [message] = [m for m in queued(queue) if m["repo"] == "widgets"]
+    [message] = queued(queue)
+    assert (message["terms"], sorted(message["repos"])) == ("org:acme archived:false", ["gadgets", "widgets"])
     work(json.dumps(message))
     assert fetch(app_env, Issue, 11) is not None, "the check found the item missing here and stored it"
     assert last_run(app_env, "daily_repo").status == "ok"
     searches = github.requests["search"]
     work(json.dumps(message))
     assert github.requests["search"] == searches, "checked today already: nothing asked again"
+
+
+def test_a_check_queued_before_scopes_checks_its_one_repo(queue, github, app_env, slept):
+    github.new_item("widgets", 1, item_id=11, author=ALICE, created=ago(weeks=60))
+    work(json.dumps({"kind": "daily_check", "repo": "widgets", "day": ago(days=0)[:10]}))
+    assert fetch(app_env, Issue, 11) is not None and last_run(app_env, "daily_repo").status == "ok"
+    assert any("repo%3Aacme%2Fwidgets" in line for line in github.log if line.startswith("GET /search/issues"))
 
 
 def test_backfill_fans_out_each_repos_event_listings(queue, github, app_env, slept, capsys):

@@ -18,15 +18,6 @@ def test_new_issue_and_pull_request_are_stored(github, invoke, app_env):
     assert stored_pr.repo == "gadgets" and stored_pr.merged is False and stored_pr.username == "bob"
 
 
-def test_both_repos_are_asked_in_one_search_query(github, invoke):
-    invoke("every_30_min")
-    first_run = github.requests["search"]
-    invoke("every_30_min")
-    searches = [line for line in github.log if line.startswith("GET /search/issues")]
-    assert all("repo%3Aacme%2Fwidgets+repo%3Aacme%2Fgadgets" in line for line in searches)
-    assert github.requests["search"] - first_run == 1
-
-
 def test_quiet_run_takes_a_handful_of_requests(github, invoke):
     github.members = [ALICE]
     invoke("every_30_min")
@@ -190,7 +181,8 @@ def test_daily_corrects_merged_state_and_reports_per_repo(github, invoke, app_en
     session = create_db_session(app_env)
     run = session.scalars(select(JobRun).where(JobRun.job == "daily")).one()
     session.close()
-    assert run.counts["repos"]["widgets"]["github"] == 1 and run.counts["repos"]["widgets"]["stored"] == 1
+    line = run.counts["repos"]["org:acme archived:false"]
+    assert line["github"] == 1 and line["stored"] == 1
 
 
 def test_daily_removes_items_deleted_on_github_with_their_events(github, invoke, app_env):
@@ -211,14 +203,6 @@ def test_daily_removes_items_deleted_on_github_with_their_events(github, invoke,
     invoke("daily")
     assert fetch(app_env, Issue, 11) is not None and fetch(app_env, Issue, 12) is None
     assert count(app_env, Event) == 0 and count(app_env, EventPoll) == 0
-
-
-def test_daily_costs_two_searches_per_consistent_repo(github, invoke):
-    github.new_item("widgets", 1, item_id=11, author=ALICE, created=ago(weeks=60))
-    invoke("daily")
-    before = github.requests["search"]
-    invoke("daily")
-    assert github.requests["search"] - before == 4
 
 
 def test_an_org_with_more_repos_than_one_org_query_searches_is_searched_by_repo_lists(

@@ -198,11 +198,17 @@ class FakeGitHub:
         return 200, {**self._headers("core"), **self._page_links(path, query, page, last)}, json.dumps(body)
 
     def matches(self, q: str) -> list[dict]:
-        repos, org, checks, dated = set(), None, [], []
+        repos, excluded, org, checks, dated = set(), set(), None, [], []
         for term in q.split():
             name, _, value = term.partition(":")
             if name == "repo":  # GitHub's search ignores case in names
                 repos.add(value.lower())
+            elif name == "-repo":  # any qualifier with a leading - excludes what it matches
+                excluded.add(value.lower())
+            elif name == "archived":
+                archived = {f"{self.org}/{r['name']}".lower() for r in self.repos if r.get("archived")}
+                wanted = value == "true"
+                checks.append(lambda i, a=archived, w=wanted: (self._owner_repo(i) in a) == w)
             elif name == "org":
                 org = value.lower()
             elif term == "is:pr":
@@ -219,12 +225,14 @@ class FakeGitHub:
                 checks.append(lambda i: i["state"] == "open")
             elif name in ("created", "updated", "closed"):
                 dated.append((name + "_at", value))
+            else:  # a qualifier the fake would silently ignore would prove nothing about the app's queries
+                raise ValueError(f"the fake GitHub does not understand the search term {term!r} in {q!r}")
         found = []
         for payload in self.items.values():
-            owner_repo = payload["repository_url"].split("/repos/", 1)[1].lower()
+            owner_repo = self._owner_repo(payload)
             if payload["id"] in self.unindexed:
                 continue
-            if repos and owner_repo not in repos:
+            if (repos and owner_repo not in repos) or owner_repo in excluded:
                 continue
             if org and not owner_repo.startswith(org + "/"):
                 continue
@@ -233,6 +241,10 @@ class FakeGitHub:
             if all(self._in_range(payload.get(key), value) for key, value in dated):
                 found.append(payload)
         return found
+
+    @staticmethod
+    def _owner_repo(payload: dict) -> str:
+        return payload["repository_url"].split("/repos/", 1)[1].lower()
 
     @staticmethod
     def _in_range(stamp: str | None, value: str) -> bool:
