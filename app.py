@@ -14,6 +14,7 @@ from chalice import Chalice, Response
 
 from chalicelib import queues, repo_work
 from chalicelib.cli import configure_cli_logging
+from chalicelib.config import FAN_OUT_CONCURRENCY, WEBHOOK_CONCURRENCY
 from chalicelib.jobs import JOBS
 from chalicelib.runner import JobFailed, RunInputs, run_job
 from chalicelib.webhooks import receive
@@ -43,11 +44,10 @@ def daily(event):
 # stage in the environment too: `STAGE=prod chalice deploy --stage prod` (docs/deploy.md).
 STAGE = os.environ.get("STAGE", "dev")
 WEBHOOK_QUEUE = queues.queue_name(STAGE, queues.WEBHOOKS)
-# Deliveries applied at once: a bound on the database connections the consumer opens (and on GitHub requests).
-WEBHOOK_CONCURRENCY = 5
-# With FAN_OUT=true, daily's (and backfill's) per-repo work runs as one message per repo, this many at a time.
+# Deliveries applied at once (WEBHOOK_CONCURRENCY) bound the database connections the consumer opens; with
+# FAN_OUT=true, daily's and backfill's work runs as messages, FAN_OUT_CONCURRENCY at a time. Both are in
+# chalicelib/config.py, which keeps their GitHub requests within GitHub's 100 at once.
 FAN_OUT_QUEUE = queues.queue_name(STAGE, queues.REPO_WORK)
-FAN_OUT_CONCURRENCY = 10
 
 
 @app.route("/github/webhook", methods=["POST"], content_types=["application/json"])
@@ -65,7 +65,7 @@ def apply_webhooks(event):
 @app.on_sqs_message(queue=FAN_OUT_QUEUE, batch_size=1, maximum_concurrency=FAN_OUT_CONCURRENCY)
 def repo_work_item(event):
     for record in event:
-        repo_work.work(record.body, lambda_context=event.context)
+        repo_work.work(record.body, lambda_context=event.context, receipt_handle=record.receipt_handle)
 
 
 EXAMPLES = """examples:

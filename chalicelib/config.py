@@ -7,20 +7,20 @@ everywhere else.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import logging
 import os
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, unquote
 
-from .event_types import DEFAULT_TRACKED_EVENTS, KNOWN_EVENT_TYPES
+from .event_types import DEFAULT_TRACKED_EVENTS
+from .setting_kinds import EMPTY, PARSERS, ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -47,135 +47,21 @@ DEFAULT_DB_URL = "sqlite:///contributor_metrics.db"
 ALL_REPOS = "*"
 
 
-class ConfigError(RuntimeError):
-    """Configuration or a secret is missing or malformed; the message names what and where."""
-
-
-def _whole(raw: str, name: str) -> int:
-    try:
-        return int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
-
-
-def _names(raw: str, name: str) -> tuple[str, ...]:
-    values = tuple(part.strip() for part in raw.split(",") if part.strip())
-    if not values:
-        raise ConfigError(f"{name} names nothing ({raw!r}): give comma-separated names, or leave it unset")
-    return values
-
-
-def _date(raw: str, name: str) -> datetime:
-    try:
-        return datetime.strptime(raw, "%Y-%m-%d").replace(tzinfo=UTC)
-    except ValueError:
-        raise ConfigError(f"{name} must be a date like 2019-01-01, got {raw!r}") from None
-
-
-def _choice(*choices: str) -> Callable[[str, str], str]:
-    def parse(raw: str, name: str) -> str:
-        if raw.lower() not in choices:
-            raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
-        return raw.lower()
-
-    return parse
-
-
-def _at_least(least: int, raw: str, name: str) -> int:
-    value = _whole(raw, name)
-    if value < least:
-        raise ConfigError(f"{name} must be a whole number of at least {least}, got {raw!r}")
-    return value
-
-
-def _span(unit: str, least: int) -> Callable[[str, str], timedelta]:
-    return lambda raw, name: timedelta(**{unit: _at_least(least, raw, name)})
-
-
-LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
-
-
-def _api_url(raw: str, name: str) -> str:
-    """https://, or http:// to this machine only (a local stand-in): anywhere else the token would go in clear."""
-    parts = urlsplit(raw)
-    if parts.scheme == "https" and parts.hostname:
-        return raw.rstrip("/")
-    if parts.scheme == "http" and parts.hostname in LOCAL_HOSTS:
-        return raw.rstrip("/")
-    if parts.scheme == "http":
-        raise ConfigError(
-            f"{name} must be an https:// URL (http:// only for localhost), got {raw!r}: the token would travel in clear"
-        )
-    raise ConfigError(f"{name} must be a URL like https://api.github.com or https://host/api/v3, got {raw!r}")
-
-
-def _event_types(raw: str, name: str) -> frozenset[str]:
-    names = _names(raw, name)
-    unknown = [event for event in names if event not in KNOWN_EVENT_TYPES]
-    if unknown:
-        hints = []
-        for event in unknown:
-            close = difflib.get_close_matches(event, sorted(KNOWN_EVENT_TYPES), n=1)
-            hints.append(f"{event!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-        raise ConfigError(
-            f"{name} names event types GitHub does not document: {', '.join(hints)}; the known ones are "
-            "chalicelib/event_types.py, KNOWN_EVENT_TYPES (leave it unset for the default list)"
-        )
-    return frozenset(names)
-
-
-def _switch(raw: str, name: str) -> bool:
-    if raw.lower() in ("1", "true", "yes", "on"):
-        return True
-    if raw.lower() in ("0", "false", "no", "off"):
-        return False
-    raise ConfigError(f"{name} must be true or false, got {raw!r}")
-
-
-def _digits(raw: str, name: str) -> str:
-    if not raw.isdigit():
-        raise ConfigError(f"{name} must be GitHub's numeric id (the App's settings page shows it), got {raw!r}")
-    return raw
-
-
-def _bucket(raw: str, name: str) -> str:
-    """An S3 bucket name as S3 allows it (3-63 lowercase letters, digits, dots and hyphens), not a URL or ARN."""
-    if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", raw):
-        raise ConfigError(f"{name} must be an S3 bucket name like my-team-reports (no s3:// or ARN), got {raw!r}")
-    return raw
-
-
-PARSERS: dict[str, Callable[[str, str], Any]] = {
-    "text": lambda raw, name: raw,
-    "api url": _api_url,
-    "names": _names,
-    "event types": _event_types,
-    "date": _date,
-    "days": _span("days", 1),
-    "weeks": _span("weeks", 1),
-    "overlap minutes": _span("minutes", 0),
-    "seconds": _span("seconds", 1),
-    "sweep hours": _span("hours", 1),
-    "hours": lambda raw, name: float(_at_least(1, raw, name)),
-    "workers": lambda raw, name: _at_least(1, raw, name),
-    "events source": _choice("listings", "timelines"),
-    "reviews via": _choice("graphql", "rest"),
-    "sla basis": _choice("first_reply", "first_response"),
-    "switch": _switch,
-    "bucket": _bucket,
-    "id": _digits,
-}
-
-
-# What an unset setting of a kind holds when its default is empty.
-EMPTY = {"text": "", "names": (), "bucket": "", "id": ""}
-
-
 def setting(env_name: str, kind: str, default: str) -> Any:
     """A field read from the environment variable `env_name`, parsed as `kind` (a key of PARSERS); `default` is
     written as the variable would be, and parsed the same way, so each default is written once."""
     value = PARSERS[kind](default, env_name) if default else EMPTY[kind]
     return field(default=value, metadata={"env": env_name, "kind": kind})
+
+
+# The functions of a deployment that may call GitHub at once on its token or installation (app.py's schedules and
+# queue consumers), and GitHub's bound on concurrent requests, which they all share.
+SCHEDULED_JOBS = 3
+WEBHOOK_CONCURRENCY = 5
+FAN_OUT_CONCURRENCY = 10
+CONCURRENT_REQUEST_LIMIT = 100
+# Of GitHub's per-minute limits, what the jobs share among them: the rest is the webhook consumers' few requests.
+JOBS_MINUTE_SHARE = 0.9
 
 
 @dataclass(frozen=True)
@@ -209,10 +95,24 @@ class Settings:
     app_installation_id: str = setting("GITHUB_APP_INSTALLATION_ID", "id", "")
     webhook_hook_id: str = setting("WEBHOOK_HOOK_ID", "id", "")
     fan_out: bool = setting("FAN_OUT", "switch", "false")
+    rate_limit_reserve: float = setting("RATE_LIMIT_RESERVE", "percent", "10")
 
     @property
     def all_repos(self) -> bool:
         return self.repos == (ALL_REPOS,)
+
+    @property
+    def requests_in_flight(self) -> int:
+        """The most requests the deployment's functions may have open at once: each job its timeline threads,
+        each webhook consumer one."""
+        jobs = SCHEDULED_JOBS + (FAN_OUT_CONCURRENCY if self.fan_out else 0)
+        return jobs * self.timeline_workers + WEBHOOK_CONCURRENCY
+
+    @property
+    def minute_share(self) -> float:
+        """A run's share of GitHub's per-minute limits: the jobs' share, split among the fan-out workers and one
+        scheduled job when the fan-out runs (the schedules seldom overlap, and never for long)."""
+        return JOBS_MINUTE_SHARE / (1 + (FAN_OUT_CONCURRENCY if self.fan_out else 0))
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -228,7 +128,15 @@ class Settings:
                     wrong.append(str(error))
         if wrong:
             raise ConfigError("\n".join(wrong))
-        return cls(**values)
+        settings = cls(**values)
+        if settings.requests_in_flight > CONCURRENT_REQUEST_LIMIT:
+            raise ConfigError(
+                f"TIMELINE_WORKERS={settings.timeline_workers}"
+                + (f" with FAN_OUT's {FAN_OUT_CONCURRENCY} workers" if settings.fan_out else "")
+                + f" lets the functions hold {settings.requests_in_flight} requests open at once, past GitHub's "
+                f"{CONCURRENT_REQUEST_LIMIT}: lower TIMELINE_WORKERS"
+            )
+        return settings
 
 
 def in_lambda() -> bool:

@@ -84,6 +84,7 @@ class RunReport:
     timeline_fallbacks: int = 0
     listings_refused: list[str] = field(default_factory=list)
     stopped_early: bool = False
+    resume_in: float | None = None  # seconds until GitHub's budget resets, when the run stopped at its reserve
     warnings: list[str] = field(default_factory=list)
     repos: dict[str, Any] = field(default_factory=dict)
     unknown_repos: list[str] = field(default_factory=list)
@@ -128,6 +129,7 @@ class RunReport:
             "timelines_instead_of_listings": self.timeline_fallbacks,
             "listings_refused": self.listings_refused,
             "stopped_early": self.stopped_early,
+            **({"resume_in_seconds": round(self.resume_in)} if self.resume_in is not None else {}),
             "unknown_repos": self.unknown_repos,
             "warnings": self.warnings[:50],
             "repos": {name: asdict(result) if is_dataclass(result) else result for name, result in self.repos.items()},

@@ -24,3 +24,11 @@ def sqs():
     import boto3
 
     return boto3.client("sqs")
+
+
+def hand_back_later(name: str, receipt_handle: str, seconds: float) -> None:
+    """Make a received message visible again only after `seconds` (SQS allows up to 12 hours), so the next
+    attempt is not made before what it waits for."""
+    sqs().change_message_visibility(
+        QueueUrl=queue_url(name), ReceiptHandle=receipt_handle, VisibilityTimeout=min(43_200, max(0, round(seconds)))
+    )

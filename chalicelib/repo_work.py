@@ -7,7 +7,7 @@ import json
 import logging
 from datetime import datetime
 
-from . import completeness, history, jobs, listings, timelines
+from . import completeness, history, jobs, listings, queues, timelines
 from .context import JobContext
 from .runner import RunInputs, run_job
 from .search import Scope
@@ -17,7 +17,12 @@ log = logging.getLogger(__name__)
 
 
 class WorkUnfinished(RuntimeError):
-    """The repo's work stopped at the time limit: SQS gives the message back for the next attempt."""
+    """The work stopped at the time limit or at the budget's reserve: SQS gives the message back for the next
+    attempt (after `retry_in` seconds when the budget's reset is what it waits for)."""
+
+    def __init__(self, message: str, retry_in: float | None = None):
+        super().__init__(message)
+        self.retry_in = retry_in
 
 
 def _daily_check(message: dict):
@@ -65,8 +70,9 @@ def _backfill_events(repo: str, since: str, until: str):
     return read
 
 
-def work(body: str, lambda_context=None) -> None:
-    """One queued message's work, recorded in job_runs as `daily_repo` or `backfill_repo`."""
+def work(body: str, lambda_context=None, receipt_handle: str | None = None) -> None:
+    """One queued message's work, recorded in job_runs as `daily_repo` or `backfill_repo`. Stopped at the
+    budget's reserve, the message (`receipt_handle`) is handed back to be seen again after the budget's reset."""
     message = json.loads(body)
     kind = message["kind"]
     repos = tuple(message["repos"]) if "repos" in message else (message["repo"],)
@@ -79,4 +85,8 @@ def work(body: str, lambda_context=None) -> None:
     ctx = run_job(name, lambda_context=lambda_context, job=job, inputs=RunInputs(repos=repos))
     if ctx.report.stopped_early:
         shown = repos[0] if len(repos) == 1 else f"{len(repos)} repos"
-        raise WorkUnfinished(f"{name} {shown} stopped at the time limit: SQS hands the message back")
+        retry_in = ctx.report.resume_in
+        if retry_in is not None and receipt_handle:
+            queues.hand_back_later(queues.queue_name(ctx.settings.stage, queues.REPO_WORK), receipt_handle, retry_in)
+        why = "GitHub's budget reserve" if retry_in is not None else "the time limit"
+        raise WorkUnfinished(f"{name} {shown} stopped at {why}: SQS hands the message back", retry_in)

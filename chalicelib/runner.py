@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -19,7 +20,7 @@ from .config import ConfigError, Settings, get_db_url, get_settings, in_lambda
 from .context import Deadline, JobContext, RunReport
 from .db import create_db_session, get_engine, upgrade_database
 from .error_text import describe
-from .github import GitHubAPI, GitHubAPIError, OutOfTime
+from .github import BudgetReserved, GitHubAPI, GitHubAPIError, OutOfTime
 from .github.app_auth import github_credentials
 from .jobs import JOBS
 from .models import JobRun
@@ -50,10 +51,22 @@ class JobCouldNotStart(JobFailed):
     """The job never began: its configuration, secrets or database were not usable."""
 
 
+# The host whose per-minute (secondary) limits a run keeps to.
+GITHUB_COM_API = "api.github.com"
+
+
 def build_api(settings: Settings, credentials, deadline: Deadline) -> GitHubAPI:
-    """The run's client, with a token or an App installation (`github_credentials`)."""
+    """The run's client, with a token or an App installation (`github_credentials`), keeping the budget's
+    reserve and, on github.com, this run's share of the per-minute limits (GitHub Enterprise Server has them
+    off unless its administrator sets them)."""
     return GitHubAPI(
-        settings.api_url, credentials, pool_size=settings.timeline_workers + 2, time_left=deadline.remaining
+        settings.api_url,
+        credentials,
+        pool_size=settings.timeline_workers + 2,
+        time_left=deadline.remaining,
+        reserve_share=settings.rate_limit_reserve,
+        in_flight=settings.requests_in_flight,
+        minute_share=settings.minute_share if urlsplit(settings.api_url).hostname == GITHUB_COM_API else None,
     )
 
 
@@ -268,6 +281,7 @@ def _execute(run: _Run, job: Callable[[JobContext], None], repos: tuple[str, ...
     except OutOfTime as error:
         run.session.rollback()
         run.report.stopped_early = True
+        run.report.resume_in = error.resume_in if isinstance(error, BudgetReserved) else None
         run.report.warn(str(error))
     except BaseException as error:  # recorded, then raised again by run_job (Ctrl-C included)
         run.failure = error

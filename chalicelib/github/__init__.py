@@ -5,7 +5,7 @@ through `limits`, the deadline, pagination), `client` (every endpoint the app ca
 here; no URL is built outside this package."""
 
 from .client import SEARCH_RESULT_CAP, GitHubAPI, IssueLocation, TimelinePage
-from .errors import ForeignURL, GitHubAPIError, IncompleteSearch, OutOfTime
+from .errors import BudgetReserved, ForeignURL, GitHubAPIError, IncompleteSearch, OutOfTime
 from .reviews import REVIEW_BATCH, REVIEWS_QUERY, rest_review, rest_user
 from .transport import MAX_BODY_BYTES, MAX_PAGES, PAGE_SIZE, GraphQLResult, Response, origin
 from .walks import CommentsWalk, IssueEventsWalk, ListingWalk
@@ -18,6 +18,7 @@ __all__ = [
     "REVIEWS_QUERY",
     "REVIEW_BATCH",
     "SEARCH_RESULT_CAP",
+    "BudgetReserved",
     "CommentsWalk",
     "ForeignURL",
     "GitHubAPI",

@@ -22,5 +22,14 @@ class OutOfTime(RuntimeError):
     """A wait GitHub asked for (rate-limit reset, retry-after, backoff) would end after the run's deadline."""
 
 
+class BudgetReserved(OutOfTime):
+    """The shared budget is used up, down to its reserve, or paced past the run's deadline: the run stops
+    here, and work queued for later should wait `resume_in` seconds."""
+
+    def __init__(self, message: str, resume_in: float):
+        super().__init__(message)
+        self.resume_in = resume_in
+
+
 class IncompleteSearch(GitHubAPIError):
     """Search kept answering `incomplete_results: true` (it timed out on GitHub's side): its count is unknown."""

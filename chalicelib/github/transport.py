@@ -13,8 +13,8 @@ from urllib.parse import parse_qsl, urljoin, urlsplit
 import requests
 
 from .answers import GraphQLResult, Response
-from .errors import ForeignURL, GitHubAPIError, OutOfTime
-from .limits import RateLimits, RequestStats
+from .errors import BudgetReserved, ForeignURL, GitHubAPIError, OutOfTime
+from .limits import MinuteWindow, RateLimits, RequestStats, minute_cost
 
 log = logging.getLogger("chalicelib.github")
 
@@ -79,6 +79,9 @@ class Transport:
         pool_size: int = 8,
         time_left: Callable[[], float] = lambda: float("inf"),
         hard_time_left: Callable[[], float] | None = None,
+        reserve_share: float = 0.0,
+        in_flight: int = 0,
+        minute_share: float | None = None,
     ):
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
@@ -88,7 +91,9 @@ class Transport:
         self.clock = clock or time.time
         self.credentials = _credentials(token)
         self.stats = RequestStats()
-        self.limits = RateLimits(self.clock)
+        self.limits = RateLimits(self.clock, reserve_share, in_flight)
+        self.minute = MinuteWindow(self.clock)
+        self.minute_share = minute_share
         self.time_left = time_left
         self.hard_time_left = hard_time_left or time_left
         self._origin = origin(self.base_url)
@@ -197,11 +202,7 @@ class Transport:
         """One request, after waiting for its bucket's reset if GitHub said it is used up; counted and its
         rate-limit headers recorded."""
         bucket = self.bucket_for(url)
-        wait = self.limits.wait_before(bucket)
-        if wait:
-            log.info("GitHub %s rate limit used up: waiting %.0fs for its reset", bucket, wait)
-            self.wait(wait, f"GitHub's {bucket} rate limit is used up")
-            self.stats.add(rate_limit_waits=1, waited_seconds=wait)
+        self._keep_to_limits(method, url, bucket)
         left = self.hard_time_left()
         if left <= 0:
             raise OutOfTime(f"no time left for a request to {shown_url(url)}")
@@ -234,6 +235,24 @@ class Transport:
         if body is None:
             raise GitHubAPIError(raw.status_code, shown_url(url), f"the answer is larger than {MAX_BODY_BYTES} bytes")
         return raw
+
+    def _keep_to_limits(self, method: str, url: str, bucket: str) -> None:
+        """Wait as the budget's headers ask (used up, at the reserve, nearing it), then (given `minute_share`)
+        for this run's share of the per-minute limit of the request's endpoint. A budget's wait past the run's
+        time stops the run (`BudgetReserved`, to be resumed after it) instead of meeting a 403."""
+        pause = self.limits.pause_before(bucket)
+        if pause is not None:
+            if pause.seconds > self.time_left():
+                raise BudgetReserved(f"{pause.reason}: stopping until its reset", pause.seconds)
+            log.info("%s: waiting %.1fs", pause.reason, pause.seconds)
+            self.wait(pause.seconds, pause.reason)
+            self.stats.add(rate_limit_waits=1, waited_seconds=pause.seconds)
+        if self.minute_share is None:
+            return
+        key, points, cap = minute_cost(method, url, bucket)
+        while wait := self.minute.take(key, points, max(1, int(cap * self.minute_share))):
+            self.wait(wait, f"this run's share of GitHub's per-minute limit for {key}")
+            self.stats.add(minute_waits=1, waited_seconds=wait)
 
     def _request_headers(self, etag: str | None) -> dict[str, str]:
         """Auth (the current token: an App's is renewed before it expires) and the conditional-request tag."""
