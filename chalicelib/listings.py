@@ -234,8 +234,9 @@ def read_changes(ctx: JobContext, fallback_since: datetime, timelines: Timelines
     PRs updated since, the items created since marked read, and the changed items the listings could not prove
     read through their timelines. Repos least recently walked go first, so a pass cut short by the deadline is
     continued where it stopped. A walk whose every page answered 304 leaves the repo's start where it was, so
-    its listing URLs stay the same and the next sweep answers 304 again. Returns whether every repo was
-    completed."""
+    its listing URLs stay the same and the next sweep answers 304 again; so does a repo's first walk (its start
+    is kept where that walk began, not moved to now, which would change the URL and cost a quiet repo a
+    counted page on its next sweep). Returns whether every repo was completed."""
     cursors = {repo: repo_cursor(ctx, repo) for repo in ctx.repos}
     walked = {repo: LISTINGS_WALKED.of(repo).value(ctx.session) for repo in ctx.repos}
 
@@ -246,7 +247,9 @@ def read_changes(ctx: JobContext, fallback_since: datetime, timelines: Timelines
         )
 
     def completed(repo: str, pages_with_body: int) -> None:
-        if pages_with_body or cursors[repo] is None:
+        if cursors[repo] is None:
+            LISTINGS.of(repo).advance(ctx.session, since(repo) + ctx.settings.sync_overlap)
+        elif pages_with_body:
             LISTINGS.of(repo).advance(ctx.session, ctx.started)
         LISTINGS_WALKED.of(repo).advance(ctx.session, ctx.started)
 

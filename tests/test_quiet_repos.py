@@ -77,7 +77,7 @@ def test_an_item_updated_just_before_the_last_walk_still_sends_its_repo_to_a_wal
 
 
 def test_a_sweep_of_quiet_repos_answers_304_and_costs_no_counted_request(github, invoke, walked_once):
-    sweep(invoke, walked_once)  # the first sweep asks the comments listing from the walks' new start
+    """The first sweep too: a repo's first walk keeps its start where that walk began, so the URLs stay."""
     since, core, not_modified = len(github.log), github.requests["core"], github.requests["not_modified"]
     sweep(invoke, walked_once)
     assert len(listing_requests(github, since)) == 4, "both listings of both repos"

@@ -54,6 +54,7 @@ class FakeGitHub:
     search_remaining: int | None = None
     core_exhausted_until: float | None = None
     core_remaining: int | None = None  # core requests left this hour (resetting in an hour), as GitHub's headers say
+    rate_limit: int = 5000  # the hourly limit the headers name (12,500 for a large org's App installation)
     failure_message: str = ""
     _walks: dict = field(default_factory=dict, repr=False)
     _by_number: dict = field(default_factory=dict, repr=False)
@@ -73,10 +74,13 @@ class FakeGitHub:
     org_hook: object = None  # a HookLog: the org webhook `org_hook_id`'s deliveries
     org_hook_id: int = 77
     _contract_seen: Counter = field(default_factory=Counter, repr=False)
+    _edits: int = field(default=0, repr=False)  # items added or removed, so the per-repo index knows it is stale
+    _repo_index: tuple = field(default=(None, {}), repr=False)
 
     # --- building the scenario -------------------------------------------------------------------------------
     def add(self, payload: dict) -> dict:
         self.items[payload["id"]] = payload
+        self._edits += 1
         return payload
 
     def new_item(self, repo: str, number: int, **kwargs) -> dict:
@@ -86,6 +90,7 @@ class FakeGitHub:
     def transfer(self, old: dict, new_repo: str, new_number: int, new_id: int, *, by_id: bool = False) -> dict:
         """Move an issue: the old URL answers 301, search forgets the old item and finds the new one."""
         del self.items[old["id"]]
+        self._edits += 1
         new = dict(old, id=new_id, number=new_number, node_id=f"I_{new_id}", updated_at=ts(datetime.now(UTC)))
         new_url = f"{self.api}/repos/{self.org}/{new_repo}/issues/{new_number}"
         new.update(
@@ -104,6 +109,7 @@ class FakeGitHub:
 
     def delete(self, payload: dict) -> None:
         del self.items[payload["id"]]
+        self._edits += 1
         self.deleted.add(payload["url"])
 
     def fail_next(self, path_fragment: str, status: int) -> None:
@@ -177,7 +183,7 @@ class FakeGitHub:
         elif resource == "core" and self.core_remaining is not None:
             remaining, reset = self.core_remaining, str(int(datetime.now(UTC).timestamp()) + 3600)
         return {
-            "x-ratelimit-limit": "5000",
+            "x-ratelimit-limit": str(self.rate_limit),
             "x-ratelimit-remaining": str(remaining),
             "x-ratelimit-reset": reset,
             "x-ratelimit-resource": resource,
@@ -328,7 +334,16 @@ class FakeGitHub:
     TIMELINE_ONLY = ("commented", "reviewed", "committed", "cross-referenced", "line-commented", "commit-commented")
 
     def _repo_items(self, repo: str) -> list[dict]:
-        return [p for p in self.items.values() if p["repository_url"].endswith(f"/repos/{self.org}/{repo}")]
+        """The repo's items, from an index rebuilt when items were added or removed (an org of 2,000 repos would
+        otherwise be scanned whole for every listing page)."""
+        key = (len(self.items), self._edits)
+        if self._repo_index[0] != key:
+            index: dict[str, list[dict]] = {}
+            for payload in self.items.values():
+                index.setdefault(payload["repository_url"].rsplit("/", 1)[-1], []).append(payload)
+            self._repo_index = (key, index)
+        suffix = f"/repos/{self.org}/{repo}"
+        return [p for p in self._repo_index[1].get(repo, []) if p["repository_url"].endswith(suffix)]
 
     def _listing(self, path: str, repo: str, kind: str, query: dict) -> tuple[int, dict, str]:
         """Issue events newest first, each with its `issue`; or comments changed since `since`, oldest first.
