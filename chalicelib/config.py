@@ -108,11 +108,15 @@ class Settings:
         jobs = SCHEDULED_JOBS + (FAN_OUT_CONCURRENCY if self.fan_out else 0)
         return jobs * self.timeline_workers + WEBHOOK_CONCURRENCY
 
-    @property
-    def minute_share(self) -> float:
-        """A run's share of GitHub's per-minute limits: the jobs' share, split among the fan-out workers and one
-        scheduled job when the fan-out runs (the schedules seldom overlap, and never for long)."""
-        return JOBS_MINUTE_SHARE / (1 + (FAN_OUT_CONCURRENCY if self.fan_out else 0))
+    def minute_share(self, fan_out_worker: bool = False) -> float:
+        """A run's share of GitHub's per-minute limits. The scheduled jobs each have the jobs' share: they
+        overlap (all three fire at 05:00) but ask different endpoints (searches and the org's listings; the
+        repos' listings and timelines). With the fan-out, its workers, which ask what the jobs ask, split half
+        of it and the jobs keep the other half."""
+        if not self.fan_out:
+            return JOBS_MINUTE_SHARE
+        half = JOBS_MINUTE_SHARE / 2
+        return half / FAN_OUT_CONCURRENCY if fan_out_worker else half
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:

@@ -234,7 +234,8 @@ class ListingPage(Base):
     many entries it held and the span of their `created_at`). `scope` names the repo (or org) the page lists,
     `fingerprint` what the walk that read it knew (the repo's stored items, the tracked event types) and `since`
     where that walk started: a 304 vouches only for what that walk stored, so a page is asked conditionally only
-    by a walk that knows the same and starts no earlier."""
+    by a walk that knows the same and starts no earlier. `entries` holds, for a listing a 304 must give back (the
+    org's repos), what the page listed."""
 
     __tablename__ = "listing_pages"
     __table_args__ = (Index("ix_listing_pages_scope", "scope"),)
@@ -248,6 +249,7 @@ class ListingPage(Base):
     size: Mapped[int] = mapped_column(Integer, default=0)
     oldest: Mapped[datetime | None] = _ts()
     newest: Mapped[datetime | None] = _ts()
+    entries: Mapped[list | None] = mapped_column(JsonObject, nullable=True)
     read_at: Mapped[datetime | None] = _ts()
 
 

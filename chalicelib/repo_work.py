@@ -82,7 +82,7 @@ def work(body: str, lambda_context=None, receipt_handle: str | None = None) -> N
         name, job = "backfill_repo", _backfill_events(repos[0], message["since"], message["until"])
     else:
         raise ValueError(f"unknown repo work {kind!r}")
-    ctx = run_job(name, lambda_context=lambda_context, job=job, inputs=RunInputs(repos=repos))
+    ctx = run_job(name, lambda_context=lambda_context, job=job, inputs=RunInputs(repos=repos, fan_out_worker=True))
     if ctx.report.stopped_early:
         shown = repos[0] if len(repos) == 1 else f"{len(repos)} repos"
         retry_in = ctx.report.resume_in

@@ -24,7 +24,7 @@ from .github import BudgetReserved, GitHubAPI, GitHubAPIError, OutOfTime
 from .github.app_auth import github_credentials
 from .jobs import JOBS
 from .models import JobRun
-from .state import progress_mark
+from .state import ORG_REPO_PAGES, PageValidators, progress_mark
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ class JobCouldNotStart(JobFailed):
 GITHUB_COM_API = "api.github.com"
 
 
-def build_api(settings: Settings, credentials, deadline: Deadline) -> GitHubAPI:
+def build_api(settings: Settings, credentials, deadline: Deadline, fan_out_worker: bool = False) -> GitHubAPI:
     """The run's client, with a token or an App installation (`github_credentials`), keeping the budget's
     reserve and, on github.com, this run's share of the per-minute limits (GitHub Enterprise Server has them
     off unless its administrator sets them)."""
@@ -66,18 +66,26 @@ def build_api(settings: Settings, credentials, deadline: Deadline) -> GitHubAPI:
         time_left=deadline.remaining,
         reserve_share=settings.rate_limit_reserve,
         in_flight=settings.requests_in_flight,
-        minute_share=settings.minute_share if urlsplit(settings.api_url).hostname == GITHUB_COM_API else None,
+        minute_share=(
+            settings.minute_share(fan_out_worker) if urlsplit(settings.api_url).hostname == GITHUB_COM_API else None
+        ),
     )
 
 
-def configured_repos(settings: Settings, api: GitHubAPI, report: RunReport) -> tuple[tuple[str, ...], dict[str, bool]]:
+def configured_repos(
+    settings: Settings, api: GitHubAPI, report: RunReport, session: Session
+) -> tuple[tuple[str, ...], dict[str, bool]]:
     """The repos a run syncs, and the org's repos (each with whether it is archived), from one listing of the
-    org's repos: for `*` its non-archived ones; otherwise
+    org's repos (asked conditionally: an unchanged page answers 304, not counted, and gives back what it
+    listed): for `*` its non-archived ones; otherwise
     the configured ones that exist, as GitHub spells them (a name given in another case would match no stored
     item's repo). One that does not exist (renamed, deleted, not visible to the token) is named in the report
     and left out, so the others are still synced."""
+    validators = PageValidators(f"{ORG_REPO_PAGES}:{settings.org}")
     try:
-        listed = api.org_repos(settings.org)
+        pages = api.org_repo_pages(settings.org, validators.known(session, ORG_REPO_PAGES))
+        listed = [repo for page in pages for repo in page.entries]
+        validators.keep(session, ORG_REPO_PAGES, pages.fresh)
     except GitHubAPIError as error:
         if error.status != 404:
             raise
@@ -141,6 +149,7 @@ class RunInputs:
     db_url: str | None = None
     repos: tuple[str, ...] | None = None
     quiet_without_token: bool = False
+    fan_out_worker: bool = False  # a fan-out message's run, which keeps to a worker's share of per-minute limits
 
 
 @dataclass
@@ -178,7 +187,9 @@ def _start(name: str, inputs: RunInputs, lambda_context, deadline: Deadline | No
         settings = settings or get_settings()
         db_url = db_url or get_db_url()
         deadline = deadline or Deadline.for_run(lambda_context, settings.local_time_budget.total_seconds())
-        api = inputs.api or build_api(settings, github_credentials(settings, inputs.quiet_without_token), deadline)
+        api = inputs.api or build_api(
+            settings, github_credentials(settings, inputs.quiet_without_token), deadline, inputs.fan_out_worker
+        )
         upgrade_database(db_url)
         session = create_db_session(db_url)
         row = JobRun(job=name, stage=settings.stage, started_at=_now(), status="running")
@@ -275,7 +286,7 @@ def _execute(run: _Run, job: Callable[[JobContext], None], repos: tuple[str, ...
     try:
         listing = None
         if not repos:
-            repos, listing = configured_repos(run.settings, run.api, run.report)
+            repos, listing = configured_repos(run.settings, run.api, run.report, run.session)
         ctx = JobContext(run.settings, run.api, run.session, run.deadline, repos, run.report, org_repos=listing)
         job(ctx)
     except OutOfTime as error:

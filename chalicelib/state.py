@@ -59,6 +59,8 @@ LISTINGS_COVERED = Cursor("listings-covered")
 LISTINGS_WALKED = Cursor("listings-walked")
 # Per day: that the digest was sent (claimed before sending, so two runs never both send).
 DIGEST_SENT = Cursor("digest")
+# The validators (and entries) of the org's repository listing, which every run reads first; one walk knows it all.
+ORG_REPO_PAGES = "org-repos"
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,9 @@ class PageValidators:
         if since is not None:
             statement = statement.where(or_(ListingPage.since.is_(None), ListingPage.since <= parse_timestamp(since)))
         return {
-            row.url: PageValidator(row.etag, row.next_url, row.size, _aware(row.oldest), _aware(row.newest))
+            row.url: PageValidator(
+                row.etag, row.next_url, row.size, _aware(row.oldest), _aware(row.newest), row.entries
+            )
             for row in bind.scalars(statement)
         }
 
@@ -100,6 +104,7 @@ class PageValidators:
                     size=page.size,
                     oldest=parse_timestamp(page.oldest),
                     newest=parse_timestamp(page.newest),
+                    entries=page.entries,
                     read_at=parse_timestamp(datetime.now(UTC)),
                 )
             )

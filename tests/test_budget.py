@@ -124,3 +124,9 @@ def test_the_reserve_is_a_percentage():
     assert Settings.from_env({"RATE_LIMIT_RESERVE": "25"}).rate_limit_reserve == 0.25
     with pytest.raises(ConfigError, match="RATE_LIMIT_RESERVE must be a percentage from 0 to 50"):
         Settings.from_env({"RATE_LIMIT_RESERVE": "80"})
+
+
+def test_with_the_fan_out_its_workers_split_half_of_the_jobs_per_minute_share():
+    fanned = Settings.from_env({"FAN_OUT": "true"})
+    assert round(900 * fanned.minute_share(fan_out_worker=True)) == 40 and round(900 * fanned.minute_share()) == 405
+    assert round(900 * Settings.from_env({}).minute_share()) == 810

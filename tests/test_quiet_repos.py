@@ -124,3 +124,36 @@ def test_a_304_never_vouches_for_an_item_the_walk_that_read_the_page_did_not_kno
     assert fetch(walked_once, Event, (906, 13)) is not None
     assert fetch(walked_once, TimelineRead, 13) is not None
     assert count(walked_once, ListingPage, ListingPage.scope == "acme/widgets") >= 2
+
+
+def org_listing(github, since: int) -> list[str]:
+    return [line for line in github.log[since:] if line.startswith("GET /orgs/acme/repos")]
+
+
+def test_an_unchanged_org_listing_answers_304_and_still_names_every_repo(github, invoke, app_env):
+    invoke("every_30_min")
+    core, not_modified = github.requests["core"], github.requests["not_modified"]
+    github.new_item("gadgets", 5, item_id=15, author=ALICE, created=ago(minutes=5))
+    invoke("every_30_min")
+    assert github.requests["not_modified"] - not_modified == 1, "the org's repo listing"
+    assert github.requests["core"] - core == 1, "the members page, and nothing for the repos"
+    assert fetch(app_env, Issue, 15) is not None, "the repos the 304 gave back are searched"
+
+
+def test_a_repo_added_to_the_org_is_seen_by_the_next_run(github, invoke, app_env, monkeypatch):
+    monkeypatch.setenv("GITHUB_REPOS", "*")
+    invoke("every_30_min")
+    github.repos.append({"name": "doohickeys", "archived": False})
+    github.new_item("doohickeys", 1, item_id=21, author=ALICE, created=ago(minutes=5))
+    since = len(github.log)
+    invoke("every_30_min")
+    assert org_listing(github, since) and fetch(app_env, Issue, 21) is not None
+
+
+def test_a_repo_archived_since_the_last_listing_is_left_out_under_star(github, invoke, app_env, monkeypatch):
+    monkeypatch.setenv("GITHUB_REPOS", "*")
+    invoke("every_30_min")
+    github.repos[1]["archived"] = True
+    github.new_item("gadgets", 7, item_id=27, author=ALICE, created=ago(minutes=5))
+    invoke("every_30_min")
+    assert fetch(app_env, Issue, 27) is None, "gadgets is archived: archived:false leaves it out"

@@ -12,7 +12,7 @@ from urllib.parse import urljoin
 
 from ..times import parse_timestamp, parsed
 from .errors import GitHubAPIError, IncompleteSearch
-from .pages import PageValidator
+from .pages import ConditionalPages, PageValidator
 from .reviews import REVIEW_BATCH, REVIEWS_QUERY, graphql_reviews, unusable
 from .transport import MAX_PAGES, PAGE_SIZE, Response, Transport, shown_url
 from .walks import CommentsWalk, IssueEventsWalk, last_page
@@ -114,6 +114,18 @@ class GitHubAPI(Transport):
     def org_repos(self, org: str) -> list[dict]:
         """Every repository of the org the token can see, archived ones included."""
         return list(self.paginate(f"/orgs/{org}/repos", {"type": "all"}))
+
+    def org_repo_pages(self, org: str, known: dict[str, PageValidator] | None = None) -> ConditionalPages:
+        """The org's repository listing asked page by page with the validators `known` holds: an unchanged page
+        answers 304 (not counted) and gives back each repo's name and whether it is archived, kept from when it
+        was read."""
+        return ConditionalPages(
+            self,
+            f"/orgs/{org}/repos",
+            {"type": "all"},
+            dict(known or {}),
+            replays=lambda repo: {"name": repo["name"], "archived": bool(repo.get("archived"))},
+        )
 
     def list_repos(self, org: str) -> list[str]:
         """Names of the org's repositories that are not archived."""

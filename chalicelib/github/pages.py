@@ -2,12 +2,13 @@
 304, which GitHub does not count against the primary rate limit when the request carries authorization ("Best
 practices for using the REST API": use conditional requests if appropriate). A 304 has no body and need not carry
 a `Link` header, so what a walk needs to go on past it (the next page, how many entries the page held, the span of
-their `created_at`) is kept with the validator."""
+their `created_at`) is kept with the validator; and, for a listing whose 304 must give back what the page held
+(the org's repos, read at the start of every run), the entries themselves, trimmed to what is used."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol
 from urllib.parse import urlencode
@@ -27,6 +28,7 @@ class PageValidator:
     size: int
     oldest: datetime | None = None
     newest: datetime | None = None
+    entries: list | None = None
 
 
 @dataclass(frozen=True)
@@ -46,9 +48,10 @@ class _Getter(Protocol):
 
 @dataclass
 class ConditionalPages:
-    """The pages of one listing, each asked with its known validator (a 304 page has no entries: they were stored
-    when it was read); `fresh` collects the validators of the pages read with a body, for the caller to keep once
-    what they describe is stored."""
+    """The pages of one listing, each asked with its known validator; `fresh` collects the validators of the pages
+    read with a body, for the caller to keep once what they describe is stored. A 304 page has no entries (they
+    were stored when it was read), unless the listing `replays`: then each validator keeps its page's entries
+    (as `replays` trims them) and a 304 gives them back."""
 
     api: _Getter
     path: str
@@ -56,6 +59,7 @@ class ConditionalPages:
     known: dict[str, PageValidator] = field(default_factory=dict)
     fresh: dict[str, PageValidator] = field(default_factory=dict)
     with_body: int = 0
+    replays: Callable[[dict], dict] | None = None
 
     def first_url(self) -> str:
         """Page 1's URL, its query in one order, so the same listing is the same key from run to run."""
@@ -75,13 +79,17 @@ class ConditionalPages:
 
     def _page(self, url: str) -> Page:
         known = self.known.get(url)
+        if known is not None and self.replays is not None and known.entries is None:
+            known = None  # a validator without the entries a 304 would have to give back
         response = self.api.get(url, etag=known.etag if known else None)
         if response.not_modified and known is not None:
-            return Page([], known, True)
+            return Page(list(known.entries or []), known, True)
         if not isinstance(response.data, list):
             raise GitHubAPIError(response.status, shown_url(response.url), "a listing page that is not a list")
         self.with_body += 1
         summary = summarize(response)
+        if self.replays is not None:
+            summary = replace(summary, entries=[self.replays(entry) for entry in response.data])
         if summary.etag:
             self.fresh[url] = summary
         return Page(response.data, summary, False)
