@@ -24,7 +24,7 @@ from chalicelib.db import create_db_session
 from chalicelib.github import GitHubAPI, GitHubAPIError
 from chalicelib.github.app_auth import github_credentials
 from chalicelib.history import KINDS, BackfillPlan, WindowDone, estimate, load_coverage
-from chalicelib.runner import JobCouldNotStart, JobFailed, RunInputs, run_job
+from chalicelib.runner import JobCouldNotStart, JobFailed, RunInputs, build_api, run_job
 
 EXAMPLES = """examples:
   python backfill.py --since 30d --repos amplify-js --unauthenticated   # a month of one repo, no token
@@ -206,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
                 + " Or pass --unauthenticated to go ahead at those limits."
             )
         progress = Progress(interactive=sys.stderr.isatty() and not args.dry_run)
-        api = GitHubAPI(settings.api_url, token, sleep=progress.sleep, pool_size=settings.timeline_workers + 2)
+        api = build_api(settings, token, Deadline.never(), sleep=progress.sleep)
         plan = BackfillPlan(
             since=datetime.combine(args.since, day_time.min, UTC),
             until=datetime.combine(args.until, day_time(23, 59, 59), UTC),

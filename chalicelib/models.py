@@ -150,6 +150,7 @@ class Event(PortColumns, Base):
         Index("ix_events_issue_id", "issue_id"),
         Index("ix_events_created_at", "created_at"),
         Index("ix_events_username", "username"),
+        Index("ix_events_repo_event", "repo", "event"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)

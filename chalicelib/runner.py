@@ -22,6 +22,7 @@ from .db import create_db_session, get_engine, upgrade_database
 from .error_text import describe
 from .github import BudgetReserved, GitHubAPI, GitHubAPIError, OutOfTime
 from .github.app_auth import github_credentials
+from .github.limits import process_minutes
 from .jobs import JOBS
 from .models import JobRun
 from .state import ORG_REPO_PAGES, PageValidators, progress_mark
@@ -55,20 +56,24 @@ class JobCouldNotStart(JobFailed):
 GITHUB_COM_API = "api.github.com"
 
 
-def build_api(settings: Settings, credentials, deadline: Deadline, fan_out_worker: bool = False) -> GitHubAPI:
+def build_api(
+    settings: Settings, credentials, deadline: Deadline, fan_out_worker: bool = False, sleep=None
+) -> GitHubAPI:
     """The run's client, with a token or an App installation (`github_credentials`), keeping the budget's
     reserve and, on github.com, this run's share of the per-minute limits (GitHub Enterprise Server has them
-    off unless its administrator sets them)."""
+    off unless its administrator sets them); `sleep` is how it waits (backfill's counts down on its bar)."""
     return GitHubAPI(
         settings.api_url,
         credentials,
         pool_size=settings.timeline_workers + 2,
         time_left=deadline.remaining,
+        sleep=sleep,
         reserve_share=settings.rate_limit_reserve,
         in_flight=settings.requests_in_flight,
         minute_share=(
             settings.minute_share(fan_out_worker) if urlsplit(settings.api_url).hostname == GITHUB_COM_API else None
         ),
+        minute_window=process_minutes(),
     )
 
 

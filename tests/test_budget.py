@@ -130,3 +130,21 @@ def test_with_the_fan_out_its_workers_split_half_of_the_jobs_per_minute_share():
     fanned = Settings.from_env({"FAN_OUT": "true"})
     assert round(900 * fanned.minute_share(fan_out_worker=True)) == 40 and round(900 * fanned.minute_share()) == 405
     assert round(900 * Settings.from_env({}).minute_share()) == 810
+
+
+def test_the_runs_of_one_process_share_one_tally_of_each_minute(mocked, clock):
+    """A Lambda container takes fan-out messages one after another, each a run with a client of its own."""
+    from chalicelib.context import Deadline
+    from chalicelib.github.limits import MinuteWindow
+    from chalicelib.runner import build_api
+
+    settings = Settings(api_url=GITHUB_COM)
+    assert build_api(settings, None, Deadline.never()).minute is build_api(settings, None, Deadline.never()).minute
+    shared = MinuteWindow(clock)
+    first, second = (reserving_client(clock, GITHUB_COM, minute_share=0.01, minute_window=shared) for _ in range(2))
+    for number in range(10):
+        mocked.get(f"{GITHUB_COM}/repos/acme/widgets/issues/{number}/timeline", json=[], headers=headers(4000, 0))
+    for number in range(9):
+        first.get(f"/repos/acme/widgets/issues/{number}/timeline")
+    second.get("/repos/acme/widgets/issues/9/timeline")
+    assert second.stats.minute_waits == 1, "the second run waits for what the first spent"

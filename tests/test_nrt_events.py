@@ -41,7 +41,7 @@ def test_unchanged_timeline_answers_304_and_writes_nothing(github, invoke, app_e
     run = last_run(app_env)
     assert run.counts["timeline_pages"] == {"fetched": 0, "not_modified": 1}
     assert run.counts["tables"]["issues"]["updated"] == 0 and "events" not in run.counts["tables"]
-    assert run.counts["requests"]["not_modified"] == 1
+    assert run.counts["requests"]["not_modified"] == 2, "the timeline and the org's repo listing"
 
 
 def test_edited_comment_and_new_reaction_update_the_event(github, invoke, app_env, issue):

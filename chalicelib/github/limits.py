@@ -10,10 +10,12 @@ not in the headers: each run keeps to its share of them (`MinuteWindow`)."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import re
 import threading
+import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -64,6 +66,13 @@ class MinuteWindow:
                 if freed >= needed:
                     return max(0.01, at + 60 - now)
             return 60.0
+
+
+@functools.cache
+def process_minutes() -> MinuteWindow:
+    """The per-minute tally every client of this process shares: a Lambda container's runs follow one another
+    (each fan-out message is a run of its own), and a worker's share is the container's, not one run's."""
+    return MinuteWindow(time.time)
 
 
 def minute_cost(method: str, url: str, bucket: str) -> tuple[str, int, int]:

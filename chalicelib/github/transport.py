@@ -82,6 +82,7 @@ class Transport:
         reserve_share: float = 0.0,
         in_flight: int = 0,
         minute_share: float | None = None,
+        minute_window: MinuteWindow | None = None,
     ):
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
@@ -92,7 +93,7 @@ class Transport:
         self.credentials = _credentials(token)
         self.stats = RequestStats()
         self.limits = RateLimits(self.clock, reserve_share, in_flight)
-        self.minute = MinuteWindow(self.clock)
+        self.minute = minute_window or MinuteWindow(self.clock)
         self.minute_share = minute_share
         self.time_left = time_left
         self.hard_time_left = hard_time_left or time_left
