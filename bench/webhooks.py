@@ -1,4 +1,4 @@
-"""Webhooks against polling, and the fan-out against the sequential daily.
+"""Webhooks against polling, and daily's check by search scope against a check per repo.
 
     python3 -m bench.webhooks [--deliveries 400] [--repos 500]
 
@@ -8,10 +8,10 @@
    Event-to-row latency is from the post to the commit of its rows (p50, p95); GitHub requests are counted per
    kind of delivery against the fake GitHub. The polling path's latency is its schedule's (a change waits for the
    next `nrt_events`, every 10 minutes, and the run's own time), beside it.
-2. Fan-out: daily's check of a simulated org of `--repos` repos is run for real against the fake GitHub, repo by
-   repo, to count the searches each costs; the wall time of both ways is then computed from GitHub's published
-   search limit (30 a minute, shared by every run of one token): sequential, a 280-second budget a day; fanned
-   out, ten repos at a time, as long as the searches take.
+2. Daily's check at scale: a steady day's check of `--repos` repos is run for real against the fake GitHub, once
+   as a whole org (one `org:` scope) and once as named repos of an org three times larger (packed `repo:`
+   lists), counting its searches against the per-repo checks run until 2026-12-08 (two a repo); minutes are
+   GitHub's published search limit (30 a minute, shared by every run of one token).
 
 Writes bench/results/webhooks.json.
 """
@@ -35,8 +35,6 @@ SECRET = "bench-secret"
 EXAMPLES = json.loads((ROOT / "tests" / "contract" / "webhooks-examples.json").read_text())
 POLL_EVERY_MINUTES = 10
 SEARCHES_PER_MINUTE = 30
-DAILY_BUDGET_SECONDS = 280
-FAN_OUT_CONCURRENCY = 10
 
 
 def _example(event: str, action: str, api: str) -> dict:
@@ -208,61 +206,53 @@ def measure_latency(count: int) -> dict:
 
 
 def measure_fan_out(repos: int) -> dict:
-    """Searches per repo check, counted for real; wall times computed from GitHub's search limit."""
+    """A steady day's completeness check of `repos` repos, counted for real: tracked as a whole org (one `org:`
+    scope) and as `repos` named repos of an org three times larger (packed `repo:` lists), against the per-repo
+    check this project ran until 2026-12-08 (two searches a repo). Minutes are GitHub's 30 searches a minute."""
     import responses
 
-    from chalicelib import completeness, config, jobs
+    from chalicelib import config
     from chalicelib.models import create_all
-    from chalicelib.runner import RunInputs, run_job
+    from chalicelib.runner import run_job
     from tests.fake import FakeGitHub, user
 
-    workdir = tempfile.mkdtemp(prefix="bench-fanout-")
-    db_url = f"sqlite:///{workdir}/fanout.db"
-    fake = FakeGitHub(org="acme")
-    fake.repos = [{"name": f"repo-{n:03d}", "archived": False} for n in range(repos)]
-    old = (datetime.now(UTC) - timedelta(weeks=60)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    for n in range(repos):
-        fake.new_item(f"repo-{n:03d}", 1, item_id=100_000 + n, author=user("alice", 1), created=old)
-    os.environ.update(
-        GITHUB_API_URL=fake.api,
-        GITHUB_ORG="acme",
-        GITHUB_REPOS="*",
-        DB_URL=db_url,
-        FAN_OUT="false",
-        LOCAL_TIME_BUDGET_SECONDS="100000",
-    )
-    config.reset_caches()
-    create_all(db_url)
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        fake.install(mock)
-        run_job("daily")  # the first check stores what is missing; the one measured is a steady day's
-        before = fake.requests["search"]
-        started = time.perf_counter()
+    def steady_daily_searches(tracked: str, org_repos: int) -> int:
+        workdir = tempfile.mkdtemp(prefix="bench-fanout-")
+        db_url = f"sqlite:///{workdir}/fanout.db"
+        fake = FakeGitHub(org="acme")
+        fake.repos = [{"name": f"repo-{n:04d}", "archived": False} for n in range(org_repos)]
+        old = (datetime.now(UTC) - timedelta(weeks=60)).strftime("%Y-%m-%dT%H:%M:%SZ")
         for n in range(repos):
-            repo = f"repo-{n:03d}"
-            run_job(
-                "daily_repo",
-                job=lambda ctx, r=repo: jobs.check_repo_daily(ctx, r, completeness.daily_window(ctx)),
-                inputs=RunInputs(repos=(repo,)),
-            )
-        local_seconds = time.perf_counter() - started
-        searches = fake.requests["search"] - before
-    per_repo = searches / repos
-    repos_per_daily_run = int(DAILY_BUDGET_SECONDS / 60 * SEARCHES_PER_MINUTE / per_repo)
-    runs = -(-repos // repos_per_daily_run)
-    last_run_minutes = (repos - (runs - 1) * repos_per_daily_run) * per_repo / SEARCHES_PER_MINUTE
-    sequential_minutes = (runs - 1) * 24 * 60 + last_run_minutes
-    fan_out_minutes = searches / SEARCHES_PER_MINUTE
+            fake.new_item(f"repo-{n:04d}", 1, item_id=100_000 + n, author=user(f"u{n}", 10 + n), created=old)
+        os.environ.update(
+            GITHUB_API_URL=fake.api,
+            GITHUB_ORG="acme",
+            GITHUB_REPOS=tracked,
+            DB_URL=db_url,
+            FAN_OUT="false",
+            LOCAL_TIME_BUDGET_SECONDS="100000",
+        )
+        config.reset_caches()
+        create_all(db_url)
+        with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+            fake.install(mock)
+            run_job("daily")  # the first check stores what is missing; the one measured is a steady day's
+            before = fake.requests["search"]
+            run_job("daily")
+            return fake.requests["search"] - before
+
+    whole_org = steady_daily_searches("*", repos)
+    named = steady_daily_searches(",".join(f"repo-{n:04d}" for n in range(repos)), 3 * repos)
+    per_repo = 2 * repos
     return {
         "repos": repos,
-        "searches_per_repo_check": round(per_repo, 2),
-        "sequential_repos_per_daily_run": repos_per_daily_run,
-        "sequential_daily_runs_for_every_repo": runs,
-        "sequential_minutes_for_every_repo": round(sequential_minutes, 1),
-        "fan_out_minutes_for_every_repo": round(fan_out_minutes, 1),
-        "fan_out_concurrency": FAN_OUT_CONCURRENCY,
-        "ratio_fan_out_to_sequential": round(fan_out_minutes / sequential_minutes, 4),
-        "local_seconds_without_rate_limit": round(local_seconds, 1),
+        "searches_whole_org": whole_org,
+        "searches_named_in_a_larger_org": named,
+        "searches_per_repo_checks": per_repo,
+        "minutes_whole_org": round(whole_org / SEARCHES_PER_MINUTE, 2),
+        "minutes_named_in_a_larger_org": round(named / SEARCHES_PER_MINUTE, 2),
+        "minutes_per_repo_checks": round(per_repo / SEARCHES_PER_MINUTE, 1),
+        "ratio_named_to_per_repo": round(named / per_repo, 4),
     }
 
 
@@ -286,11 +276,11 @@ def main() -> int:
     per_delivery = latency["github_requests_per_delivery"]
     print("GitHub requests per delivery: " + ", ".join(f"{kind} {n:g}" for kind, n in per_delivery.items()))
     print(
-        f"fan-out: {fan_out['repos']} repos, {fan_out['searches_per_repo_check']:g} searches a check; sequential "
-        f"{fan_out['sequential_repos_per_daily_run']} repos a daily run: "
-        f"{fan_out['sequential_daily_runs_for_every_repo']} daily runs, "
-        f"{fan_out['sequential_minutes_for_every_repo']:g} min; fanned out "
-        f"{fan_out['fan_out_minutes_for_every_repo']:g} min (ratio {fan_out['ratio_fan_out_to_sequential']})"
+        f"daily's check, a steady day of {fan_out['repos']} repos: {fan_out['searches_whole_org']} searches as a "
+        f"whole org ({fan_out['minutes_whole_org']:g} min of GitHub's), {fan_out['searches_named_in_a_larger_org']} "
+        f"as named repos of a larger org ({fan_out['minutes_named_in_a_larger_org']:g} min), against "
+        f"{fan_out['searches_per_repo_checks']} for per-repo checks ({fan_out['minutes_per_repo_checks']:g} min; "
+        f"ratio {fan_out['ratio_named_to_per_repo']})"
     )
     save_result("webhooks", result)
     return 0

@@ -14,7 +14,16 @@ import json
 import re
 from pathlib import Path
 
-from graphql import GraphQLError, GraphQLSchema, build_schema, graphql_sync, parse, specified_rules, validate
+from graphql import (
+    DocumentNode,
+    GraphQLError,
+    GraphQLSchema,
+    build_schema,
+    execute_sync,
+    parse,
+    specified_rules,
+    validate,
+)
 from graphql.type import validate_schema
 from graphql.validation import NoDeprecatedCustomRule
 from openapi_schema_validator import OAS30Validator
@@ -42,11 +51,19 @@ def graphql_schema() -> GraphQLSchema:
 
 def document_errors(query: str) -> list[str]:
     """Why GitHub would refuse this document: unknown fields or arguments, wrong types, or a deprecated field."""
+    return list(_checked(query)[1])
+
+
+@functools.lru_cache(maxsize=64)
+def _checked(query: str) -> tuple[DocumentNode | None, tuple[str, ...]]:
+    """The document parsed and validated against GitHub's schema, once per query text (the app sends a few
+    texts many times with other variables)."""
     try:
         document = parse(query)
     except GraphQLError as error:
-        return [error.message]
-    return [error.message for error in validate(graphql_schema(), document, [*specified_rules, NoDeprecatedCustomRule])]
+        return None, (error.message,)
+    errors = validate(graphql_schema(), document, [*specified_rules, NoDeprecatedCustomRule])
+    return document, tuple(error.message for error in errors)
 
 
 def not_found(node_id: str) -> GraphQLError:
@@ -59,10 +76,10 @@ def not_found(node_id: str) -> GraphQLError:
 def execute(query: str, variables: dict, root: dict) -> dict:
     """The query run against GitHub's schema over `root` (dicts, with callables for fields that take
     arguments), answered as GitHub does: `data` beside `errors`, each error's `type` at its top level."""
-    problems = document_errors(query)
+    document, problems = _checked(query)
     if problems:
         return {"errors": [{"message": message} for message in problems]}
-    result = graphql_sync(graphql_schema(), query, root_value=root, variable_values=variables)
+    result = execute_sync(graphql_schema(), document, root_value=root, variable_values=variables)
     answer: dict = {"data": result.data}
     if result.errors:
         answer["errors"] = []
