@@ -41,22 +41,23 @@ def test_a_client_at_its_reserve_stops_before_asking_instead_of_meeting_a_403(mo
     assert len(mocked.calls) == 1, "the request past the reserve is never sent"
 
 
-def test_nearing_the_reserve_a_client_spreads_what_is_left_over_the_time_to_the_reset(mocked, clock):
+def two_requests_after(mocked, clock, remaining: int) -> list[float]:
+    """A reserving client (floor 500 + 20) asks twice, the first answer saying `remaining` with 1,000 s to the
+    reset; returns what it slept."""
     client = reserving_client(clock, reserve_share=0.1, in_flight=20)
-    mocked.get(f"{TEST_API}/orgs/acme/members", json=[], headers=headers(620, clock.now + 1000))
-    mocked.get(f"{TEST_API}/orgs/acme/repos", json=[], headers=headers(619, clock.now + 1000))
-    client.get("/orgs/acme/members")
-    client.get("/orgs/acme/repos")
-    assert clock.sleeps == [pytest.approx(1001 / (620 - 520))], "100 above the floor of 500 + 20: 10 s apart"
+    for offset, path in enumerate(("/orgs/acme/members", "/orgs/acme/repos")):
+        mocked.get(f"{TEST_API}{path}", json=[], headers=headers(remaining - offset, clock.now + 1000))
+        client.get(path)
+    return clock.sleeps
+
+
+def test_nearing_the_reserve_a_client_spreads_what_is_left_over_the_time_to_the_reset(mocked, clock):
+    slept = two_requests_after(mocked, clock, 620)
+    assert slept == [pytest.approx(1001 / (620 - 520))], "100 above the floor of 500 + 20: 10 s apart"
 
 
 def test_far_from_the_reserve_a_client_does_not_wait(mocked, clock):
-    client = reserving_client(clock, reserve_share=0.1, in_flight=20)
-    mocked.get(f"{TEST_API}/orgs/acme/members", json=[], headers=headers(2000, clock.now + 1000))
-    mocked.get(f"{TEST_API}/orgs/acme/repos", json=[], headers=headers(1999, clock.now + 1000))
-    client.get("/orgs/acme/members")
-    client.get("/orgs/acme/repos")
-    assert clock.sleeps == []
+    assert two_requests_after(mocked, clock, 2000) == []
 
 
 def test_a_client_keeps_to_its_share_of_an_endpoints_points_a_minute(mocked, clock):
