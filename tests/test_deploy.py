@@ -212,6 +212,9 @@ def test_the_webhook_queue_is_the_stages_own_with_bounded_concurrency_and_its_ow
     work_queue = queue.replace("-webhooks", "-repo-work")
     assert granted(policy, "sqs:SendMessage", work_queue, role.format("daily"))
     assert granted(policy, "sqs:ReceiveMessage", work_queue, role.format("repo_work_item"))
+    assert granted(policy, "sqs:ChangeMessageVisibility", work_queue, role.format("repo_work_item")), (
+        "a message stopped at the budget's reserve is handed back until the reset"
+    )
     assert not granted(policy, "sqs:SendMessage", work_queue, role.format("api_handler"))
 
 
