@@ -239,3 +239,41 @@ def test_a_request_is_bounded_by_the_time_until_the_function_is_killed(dripping_
     with pytest.raises(OutOfTime):
         client.list_members("acme")
     assert time.monotonic() - started < 4, "not the 30 s request timeout"
+
+
+@pytest.fixture
+def breaking_api():
+    """An API on 127.0.0.1 whose first answer breaks off inside its body (the connection closed after 10 of its
+    200 bytes); the next is whole."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    body = b'[{"id": 1}]' + b" " * 189
+    served = []
+
+    class Breaking(BaseHTTPRequestHandler):
+        def do_GET(self):
+            served.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body if len(served) > 1 else body[:10])
+            self.wfile.flush()
+            if len(served) == 1:
+                self.close_connection = True
+
+        def log_message(self, *_):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Breaking)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", served
+    server.shutdown()
+
+
+def test_a_connection_broken_inside_an_answer_is_asked_again(breaking_api, clock):
+    url, served = breaking_api
+    client = GitHubAPI(url, "ghp_x", sleep=clock.sleep, clock=clock)
+    assert client.list_members("acme") == [{"id": 1}]
+    assert len(served) == 2 and client.stats.retries == 1

@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import requests
+import urllib3
 
 from .answers import GraphQLResult, Response
 from .errors import BudgetReserved, ForeignURL, GitHubAPIError, OutOfTime
@@ -230,6 +231,10 @@ class Transport:
             why, transient = self._unreachable(url, error)
             if not transient:
                 raise GitHubAPIError(None, shown_url(url), why) from None
+            raise _Unreachable(url, why) from None
+        except (urllib3.exceptions.ProtocolError, urllib3.exceptions.ReadTimeoutError, OSError) as error:
+            # Raised by the body's reads, which requests does not wrap: a transient failure, asked again.
+            why = f"the connection broke while {shown_url(url)} was answering ({type(error).__name__})"
             raise _Unreachable(url, why) from None
         self.limits.record(raw.headers)
         self.stats.add(**({"not_modified": 1} if raw.status_code == 304 else {bucket: 1}))
