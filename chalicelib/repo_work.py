@@ -25,11 +25,11 @@ class WorkUnfinished(RuntimeError):
         self.retry_in = retry_in
 
 
-def _daily_check(message: dict):
+def _daily_check(message: dict, repos: tuple[str, ...]):
     day = message["day"]
 
     def check(ctx: JobContext) -> None:
-        scope = _scope_of(ctx, message)
+        scope = Scope(message.get("terms") or f"repo:{ctx.settings.org}/{repos[0]}", repos)
         done = [DAILY.of(repo).value(ctx.session) for repo in scope.repos]
         if all(when is not None and when >= datetime.fromisoformat(day) for when in done):
             log.info("daily %s: already checked on %s", scope.label, day)
@@ -37,13 +37,6 @@ def _daily_check(message: dict):
         jobs.check_scope_daily(ctx, scope, completeness.daily_window(ctx))
 
     return check
-
-
-def _scope_of(ctx: JobContext, message: dict) -> Scope:
-    """The scope a daily_check message names; a message queued before scopes (one `repo`) is that repo's."""
-    if "repos" in message:
-        return Scope(message["terms"], tuple(message["repos"]))
-    return Scope(f"repo:{ctx.settings.org}/{message['repo']}", (message["repo"],))
 
 
 def _backfill_events(repo: str, since: str, until: str):
@@ -75,9 +68,11 @@ def work(body: str, lambda_context=None, receipt_handle: str | None = None) -> N
     budget's reserve, the message (`receipt_handle`) is handed back to be seen again after the budget's reset."""
     message = json.loads(body)
     kind = message["kind"]
+    # A message queued before scopes names one `repo` (its scope is that repo's); one of a scope, its terms and
+    # repos.
     repos = tuple(message["repos"]) if "repos" in message else (message["repo"],)
     if kind == "daily_check":
-        name, job = "daily_repo", _daily_check(message)
+        name, job = "daily_repo", _daily_check(message, repos)
     elif kind == "backfill_events":
         name, job = "backfill_repo", _backfill_events(repos[0], message["since"], message["until"])
     else:

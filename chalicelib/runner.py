@@ -82,10 +82,9 @@ def configured_repos(
 ) -> tuple[tuple[str, ...], dict[str, bool]]:
     """The repos a run syncs, and the org's repos (each with whether it is archived), from one listing of the
     org's repos (asked conditionally: an unchanged page answers 304, not counted, and gives back what it
-    listed): for `*` its non-archived ones; otherwise
-    the configured ones that exist, as GitHub spells them (a name given in another case would match no stored
-    item's repo). One that does not exist (renamed, deleted, not visible to the token) is named in the report
-    and left out, so the others are still synced."""
+    listed): for `*` its non-archived ones; otherwise the configured ones that exist, as GitHub spells them (a
+    name given in another case would match no stored item's repo). One that does not exist (renamed, deleted,
+    not visible to the token) is named in the report and left out, so the others are still synced."""
     validators = PageValidators(f"{ORG_REPO_PAGES}:{settings.org}")
     try:
         pages = api.org_repo_pages(settings.org, validators.known(session, ORG_REPO_PAGES))

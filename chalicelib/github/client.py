@@ -111,14 +111,10 @@ class GitHubAPI(Transport):
             yield SearchWindow(current, items, complete=not first.data.get("incomplete_results"))
 
     # --- the org ----------------------------------------------------------------------------------------------
-    def org_repos(self, org: str) -> list[dict]:
-        """Every repository of the org the token can see, archived ones included."""
-        return list(self.paginate(f"/orgs/{org}/repos", {"type": "all"}))
-
     def org_repo_pages(self, org: str, known: dict[str, PageValidator] | None = None) -> ConditionalPages:
-        """The org's repository listing asked page by page with the validators `known` holds: an unchanged page
-        answers 304 (not counted) and gives back each repo's name and whether it is archived, kept from when it
-        was read."""
+        """Every repository of the org the token can see (archived ones included), page by page, asked with the
+        validators `known` holds: an unchanged page answers 304 (not counted) and gives back each repo's name
+        and whether it is archived, kept from when it was read."""
         return ConditionalPages(
             self,
             f"/orgs/{org}/repos",
@@ -129,7 +125,7 @@ class GitHubAPI(Transport):
 
     def list_repos(self, org: str) -> list[str]:
         """Names of the org's repositories that are not archived."""
-        return [repo["name"] for repo in self.org_repos(org) if not repo.get("archived")]
+        return [repo["name"] for page in self.org_repo_pages(org) for repo in page.entries if not repo.get("archived")]
 
     def repo(self, org: str, name: str) -> dict:
         """One repository; a GitHubAPIError with status 404 when it does not exist or the token cannot see it."""
