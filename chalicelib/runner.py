@@ -97,7 +97,7 @@ def configured_repos(
             f"GITHUB_ORG={settings.org}: GitHub knows no organization by that name, or the token cannot see it "
             f"({error.status} {error.message})"
         ) from None
-    archived = {repo["name"]: bool(repo.get("archived")) for repo in listed}
+    archived = {repo["name"]: repo["archived"] for repo in listed}
     if settings.all_repos:
         return tuple(name for name, gone in archived.items() if not gone), archived
     spelled = {repo["name"].lower(): repo["name"] for repo in listed}

@@ -51,7 +51,7 @@ class ConditionalPages:
     """The pages of one listing, each asked with its known validator; `fresh` collects the validators of the pages
     read with a body, for the caller to keep once what they describe is stored. A 304 page has no entries (they
     were stored when it was read), unless the listing `replays`: then each validator keeps its page's entries
-    (as `replays` trims them) and a 304 gives them back."""
+    (as `replays` trims them) and a page gives them so trimmed, read whole or answered 304 alike."""
 
     api: _Getter
     path: str
@@ -92,7 +92,7 @@ class ConditionalPages:
             summary = replace(summary, entries=[self.replays(entry) for entry in response.data])
         if summary.etag:
             self.fresh[url] = summary
-        return Page(response.data, summary, False)
+        return Page(response.data if summary.entries is None else list(summary.entries), summary, False)
 
 
 def summarize(response: Response) -> PageValidator:
